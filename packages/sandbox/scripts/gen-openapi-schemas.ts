@@ -9,12 +9,14 @@
 //
 // Regenerate (deterministic output; commit the JSON):
 //   cd /work/main && node_modules/.bin/node packages/sandbox/scripts/gen-openapi-schemas.ts
-//   node_modules/.bin/prettier --write packages/sandbox/src/openapi/builtin-schemas.json  (not needed: emitted compact)
+// The JSON is key-sorted and formatted with the repository's prettier config, so reruns on the same
+// client-node version produce identical bytes and `prettier --check` passes.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = Record<string, Json>;
@@ -86,6 +88,8 @@ const META_TYPES = new Set([
 interface Root {
   model: string;
   pkg: string;
+  /** definition short name when it differs from the model's */
+  name?: string;
   gvk?: { group: string; version: string; kind: string }[];
 }
 
@@ -124,7 +128,11 @@ const ROOTS: Root[] = [
   ...kinds('V1Node', PKG.core, '', 'v1', 'Node'),
   ...kinds('V1Binding', PKG.core, '', 'v1', 'Binding', false),
   ...kinds('V1Eviction', PKG.policy, 'policy', 'v1', 'Eviction', false),
-  { model: 'AuthenticationV1TokenRequest', pkg: PKG.authn, gvk: [{ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }] },
+  {
+    model: 'AuthenticationV1TokenRequest',
+    pkg: PKG.authn,
+    gvk: [{ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }],
+  },
   ...kinds('V1Deployment', PKG.apps, 'apps', 'v1', 'Deployment'),
   ...kinds('V1ReplicaSet', PKG.apps, 'apps', 'v1', 'ReplicaSet'),
   ...kinds('V1Scale', PKG.autoscaling, 'autoscaling', 'v1', 'Scale', false),
@@ -151,7 +159,7 @@ const ROOTS: Root[] = [
   { model: 'V1ObjectMeta', pkg: PKG.meta },
   { model: 'V1ListMeta', pkg: PKG.meta },
   { model: 'V1Condition', pkg: PKG.meta },
-  { model: 'VersionInfo', pkg: PKG.version },
+  { model: 'VersionInfo', pkg: PKG.version, name: 'Info' },
 ];
 
 const Q = { $ref: `#/definitions/${PKG.resource}.Quantity` };
@@ -304,7 +312,10 @@ const PROPERTY_EXTENSIONS: Record<string, Schema> = {
   'ContainerImage.names': atomic,
   'NamespaceSpec.finalizers': atomic,
   'NamespaceStatus.conditions': byType,
-  'ServiceAccount.secrets': { 'x-kubernetes-list-type': 'atomic', 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' },
+  'ServiceAccount.secrets': {
+    'x-kubernetes-patch-merge-key': 'name',
+    'x-kubernetes-patch-strategy': 'merge',
+  },
   'ServiceAccount.imagePullSecrets': atomic,
   // apps
   'DeploymentSpec.strategy': { 'x-kubernetes-patch-strategy': 'retainKeys' },
@@ -559,7 +570,8 @@ function typeSchema(type: string, format: string, referrerPkg: string): Schema {
 
 /** The description a bare `$ref` property gets when client-node dropped the field's own. */
 function refDescription(prop: string, ownerModel: string, s: Schema): string | undefined {
-  if (prop === 'metadata') return ownerModel.endsWith('List') ? STD_DESCRIPTIONS.listMetadata : STD_DESCRIPTIONS.metadata;
+  if (prop === 'metadata')
+    return ownerModel.endsWith('List') ? STD_DESCRIPTIONS.listMetadata : STD_DESCRIPTIONS.metadata;
   const ref = typeof s.$ref === 'string' ? s.$ref.slice('#/definitions/'.length) : undefined;
   if (!ref) return undefined;
   const model = modelOf.get(ref);
@@ -579,7 +591,9 @@ function sortKeys(v: Json): Json {
 }
 
 async function main(): Promise<void> {
-  for (const r of ROOTS) enqueue(r.model, `${r.pkg}.${r.model.replace(/^(V1|CoreV1|AuthenticationV1)/, '')}`, r.gvk);
+  for (const r of ROOTS) {
+    enqueue(r.model, `${r.pkg}.${r.name ?? r.model.replace(/^(V1|CoreV1|AuthenticationV1)/, '')}`, r.gvk);
+  }
   const pendingRefDocs: { def: string; model: string; prop: string }[] = [];
   while (queue.length) {
     const { model: name, def, gvk } = queue.shift()!;
@@ -626,7 +640,8 @@ async function main(): Promise<void> {
     if (!hit) console.warn(`extension for unknown property ${key}`);
   }
   const sorted = sortKeys(Object.fromEntries([...defs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-  const out = JSON.stringify({ definitions: sorted }) + '\n';
+  const config = (await prettier.resolveConfig(outFile)) ?? {};
+  const out = await prettier.format(JSON.stringify({ definitions: sorted }), { ...config, parser: 'json' });
   writeFileSync(outFile, out);
   console.log(`wrote ${defs.size} definitions, ${out.length} bytes to ${outFile}`);
 }

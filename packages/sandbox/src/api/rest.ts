@@ -383,7 +383,7 @@ export class RestStorage {
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = now();
     prepareForCreate(info, obj);
-    obj.metadata.managedFields = trackUpdate({ live: undefined, updated: obj, manager, operation: 'Update', now: now(), apiVersion: obj.apiVersion }) as KubeObject['metadata']['managedFields'];
+    obj.metadata.managedFields = trackUpdate({ live: undefined, updated: obj, manager, operation: 'Update', now: now(), ...this.#schema(info) }) as KubeObject['metadata']['managedFields'];
     if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
     const stored = dry ? obj : this.#commit(key, obj, undefined);
     return { code: 201, body: this.#present(info, stored), warnings };
@@ -442,7 +442,7 @@ export class RestStorage {
     const manager = this.#fieldManager(r);
     next.metadata.managedFields =
       preparedManagedFields ??
-      (trackUpdate({ live: old, updated: next, manager, operation: 'Update', subresource: r.subresource || undefined, now: now(), apiVersion: next.apiVersion }) as KubeObject['metadata']['managedFields']);
+      (trackUpdate({ live: old, updated: next, manager, operation: 'Update', subresource: r.subresource || undefined, now: now(), ...this.#schema(info) }) as KubeObject['metadata']['managedFields']);
     if (!next.metadata.managedFields?.length) delete next.metadata.managedFields;
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (sameIgnoringManagedFieldTimes(next, old)) return { code: 200, body: this.#present(info, old), warnings };
@@ -558,12 +558,16 @@ export class RestStorage {
     const finalizers = [...(old.metadata.finalizers ?? [])];
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (policy === 'Orphan' && !finalizers.includes('orphan') && finalizers.length) finalizers.push('orphan');
-    const graceful = key === 'namespaces' || finalizers.length > 0;
+    // pods bound to a node are deleted gracefully: the kubelet removes them once stopped
+    const requestedGrace = r.query.get('gracePeriodSeconds') ?? opts.gracePeriodSeconds;
+    const podSpec = key === 'pods' ? (old.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined) : undefined;
+    const podGrace = podSpec?.nodeName ? Number(requestedGrace ?? podSpec.terminationGracePeriodSeconds ?? 30) : 0;
+    const graceful = key === 'namespaces' || finalizers.length > 0 || podGrace > 0;
     if (graceful) {
       if (old.metadata.deletionTimestamp) return { code: 200, body: this.#present(info, old) };
       const next = thaw(old);
-      next.metadata.deletionTimestamp = now();
-      next.metadata.deletionGracePeriodSeconds = 0;
+      next.metadata.deletionTimestamp = podGrace > 0 ? new Date(Date.now() + podGrace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : now();
+      next.metadata.deletionGracePeriodSeconds = podGrace;
       if (finalizers.length) next.metadata.finalizers = finalizers;
       if (key === 'namespaces') next.status = { ...(next.status as object), phase: 'Terminating' };
       const stored = dry ? next : this.#commit(key, next, old);
@@ -606,6 +610,13 @@ export class RestStorage {
     const old = this.store.get(key, namespace, name);
     const final = this.store.remove(key, namespace, name);
     if (final) for (const h of this.afterWrite) h(key, final, old);
+  }
+
+  /** Schema for structural operations (SMP, SSA, managedFields): builtin OpenAPI or the CRD's. */
+  #schema(info: ResourceInfo): { schema: Record<string, unknown> | undefined; resolve: (ref: string) => Record<string, unknown> | undefined } {
+    if (info.crd) return { schema: info.crd.schema, resolve: () => undefined };
+    const s = schemaForKind(info.group, info.version, info.kind);
+    return { schema: s?.schema, resolve: s?.resolve ?? (() => undefined) };
   }
 
   #mustGet(info: ResourceInfo, ns: string, name: string): KubeObject {

@@ -24,10 +24,12 @@ export interface AuthnRequest {
 }
 
 export interface AuthenticatorOptions {
-  /** PEM bundle(s) of the CAs trusted for client certificates */
-  clientCA?: string | readonly string[];
+  /** PEM bundle(s) of the CAs trusted for client certificates; a function is re-read on every check (CAs added at run time) */
+  clientCA?: string | readonly string[] | (() => string | readonly string[]);
   staticTokens?: ReadonlyMap<string, UserInfo>;
   serviceAccountIssuer?: ServiceAccountTokens;
+  /** alias of serviceAccountIssuer */
+  serviceAccountTokens?: ServiceAccountTokens;
   store: Store;
   /** --api-audiences; defaults to the ServiceAccount issuer's api audiences */
   apiAudiences?: string[];
@@ -85,7 +87,9 @@ const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const EKU_ANY = '2.5.29.37.0';
 
 export class Authenticator {
-  readonly #clientCAs: X509Certificate[];
+  readonly #clientCASource: () => string | readonly string[];
+  #clientCAKey = '';
+  #clientCAs: X509Certificate[] = [];
   readonly #staticTokens: ReadonlyMap<string, UserInfo>;
   readonly #sa: ServiceAccountTokens | undefined;
   readonly #apiAudiences: string[];
@@ -93,13 +97,25 @@ export class Authenticator {
   readonly #now: () => number;
 
   constructor(opts: AuthenticatorOptions) {
-    const bundles = typeof opts.clientCA === 'string' ? [opts.clientCA] : (opts.clientCA ?? []);
-    this.#clientCAs = bundles.flatMap(splitPemBundle).map((pem) => new X509Certificate(pem));
+    const ca = opts.clientCA;
+    this.#clientCASource = typeof ca === 'function' ? ca : () => ca ?? [];
     this.#staticTokens = opts.staticTokens ?? new Map();
-    this.#sa = opts.serviceAccountIssuer;
-    this.#apiAudiences = opts.apiAudiences ?? opts.serviceAccountIssuer?.apiAudiences ?? [];
+    this.#sa = opts.serviceAccountIssuer ?? opts.serviceAccountTokens;
+    this.#apiAudiences = opts.apiAudiences ?? this.#sa?.apiAudiences ?? [];
     this.#anonymous = opts.anonymous ?? true;
     this.#now = opts.now ?? Date.now;
+  }
+
+  /** The trusted client CAs, re-parsed only when the PEMs change. */
+  #trustedCAs(): X509Certificate[] {
+    const src = this.#clientCASource();
+    const bundles = typeof src === 'string' ? [src] : src;
+    const key = bundles.join('\n');
+    if (key !== this.#clientCAKey) {
+      this.#clientCAs = bundles.flatMap(splitPemBundle).map((pem) => new X509Certificate(pem));
+      this.#clientCAKey = key;
+    }
+    return this.#clientCAs;
   }
 
   get apiAudiences(): string[] {
@@ -194,7 +210,8 @@ export class Authenticator {
 
   /** crypto/x509 Verify with ExtKeyUsageClientAuth against the client CA pool; returns the failure or undefined. */
   #verifyChain(leaf: X509Certificate, intermediates: X509Certificate[]): string | undefined {
-    if (this.#clientCAs.length === 0) return 'certificate signed by unknown authority';
+    const roots = this.#trustedCAs();
+    if (roots.length === 0) return 'certificate signed by unknown authority';
     const now = this.#now();
     const expired = (c: X509Certificate) => now < Date.parse(c.validFrom) || now > Date.parse(c.validTo);
     const ekuOk = (c: X509Certificate) => {
@@ -206,7 +223,7 @@ export class Authenticator {
     let current = leaf;
     const used = new Set<string>();
     for (let depth = 0; depth < 10; depth++) {
-      for (const ca of this.#clientCAs) {
+      for (const ca of roots) {
         if (current.checkIssued(ca) && current.verify(ca.publicKey) && !expired(ca)) return undefined;
       }
       const next = intermediates.find(

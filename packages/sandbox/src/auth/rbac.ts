@@ -237,7 +237,7 @@ export function reconcileAggregatedClusterRoles(store: Store): KubeObject[] {
     if (!rules) continue;
     const current = rulesOf(cr);
     if (current.length === rules.length && current.every((r, i) => ruleKey(r) === ruleKey(rules[i]!))) continue;
-    const copy = structuredClone(cr) as KubeObject;
+    const copy: KubeObject = structuredClone(cr);
     copy.rules = structuredClone(rules);
     out.push(copy);
   }
@@ -304,7 +304,8 @@ export class RbacAuthorizer implements Authorizer, RuleResolver {
     const clusterRoles = new Map<string, PolicyRule[]>();
     for (const cr of clusterRoleObjs) clusterRoles.set(cr.metadata.name ?? '', effective(cr));
     const roles = new Map<string, PolicyRule[]>();
-    for (const r of store.list(GR_ROLES)) roles.set(`${r.metadata.namespace ?? ''}/${r.metadata.name ?? ''}`, rulesOf(r));
+    for (const r of store.list(GR_ROLES))
+      roles.set(`${r.metadata.namespace ?? ''}/${r.metadata.name ?? ''}`, rulesOf(r));
     const roleBindings = new Map<string, KubeObject[]>();
     for (const rb of store.list(GR_ROLEBINDINGS)) {
       const ns = rb.metadata.namespace ?? '';
@@ -420,7 +421,9 @@ export function forbiddenMessage(attrs: Attributes): string {
   }
   const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
   const what = `User ${JSON.stringify(username)} cannot ${attrs.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(attrs.apiGroup)}`;
-  return attrs.namespace ? `${what} in the namespace ${JSON.stringify(attrs.namespace)}` : `${what} at the cluster scope`;
+  return attrs.namespace
+    ? `${what} in the namespace ${JSON.stringify(attrs.namespace)}`
+    : `${what} at the cluster scope`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, ver
 import type { KeyObject } from 'node:crypto';
 import type { KubeObject, UserInfo } from '../api/types.ts';
 import { errors } from '../errors/status.ts';
-import type { Store } from '../store/store.ts';
+import { Store } from '../store/store.ts';
 import { BodyReader, rfc3339 } from './body.ts';
 import type { JsonObject } from './body.ts';
 import {
@@ -250,7 +250,10 @@ export class ServiceAccountTokens {
     if (!jwt) return { kind: 'ignored' };
     const iss = jwt.claims.iss;
     if (iss !== this.issuer && iss !== LEGACY_ISSUER) return { kind: 'ignored' };
-    if (jwt.header.alg !== 'RS256' || !verify('sha256', Buffer.from(jwt.signingInput), this.#publicKey, jwt.signature)) {
+    if (
+      jwt.header.alg !== 'RS256' ||
+      !verify('sha256', Buffer.from(jwt.signingInput), this.#publicKey, jwt.signature)
+    ) {
       return { kind: 'error', message: CRYPTO_ERROR };
     }
     let tokenAuds = claimAudiences(jwt.claims.aud);
@@ -398,7 +401,11 @@ export class ServiceAccountTokens {
     }
     return {
       kind: 'ok',
-      user: { username: serviceAccountUsername(namespace, saName), uid: saUid, groups: serviceAccountGroups(namespace) },
+      user: {
+        username: serviceAccountUsername(namespace, saName),
+        uid: saUid,
+        groups: serviceAccountGroups(namespace),
+      },
       audiences: [],
       secret,
     };
@@ -423,7 +430,26 @@ const tokenRequestBody = new BodyReader('TokenRequest', 'authentication.k8s.io',
  * kube (metadata must match the URL, 600s ≤ expirationSeconds ≤ 2^32, bound object exists and
  * belongs to the ServiceAccount), then issues a token for the ServiceAccount.
  */
-export function createTokenRequest(tokens: ServiceAccountTokens, namespace: string, saName: string, body: unknown): KubeObject {
+export function createTokenRequest(
+  tokens: ServiceAccountTokens,
+  namespace: string,
+  saName: string,
+  body: unknown,
+): KubeObject;
+/** Same, with the store passed explicitly (it must be the one the tokens were created with). */
+export function createTokenRequest(
+  tokens: ServiceAccountTokens,
+  store: Store,
+  namespace: string,
+  saName: string,
+  body: unknown,
+): KubeObject;
+export function createTokenRequest(tokens: ServiceAccountTokens, ...args: unknown[]): KubeObject {
+  const [namespace, saName, body] = (args[0] instanceof Store ? args.slice(1) : args) as [string, string, unknown];
+  return tokenRequest(tokens, namespace, saName, body);
+}
+
+function tokenRequest(tokens: ServiceAccountTokens, namespace: string, saName: string, body: unknown): KubeObject {
   const store = tokens.store;
   const root = tokenRequestBody.root(body);
   const metadata = tokenRequestBody.object(root, 'metadata', 'TokenRequest', 'metadata', 'v1.ObjectMeta') ?? {};
@@ -450,8 +476,15 @@ export function createTokenRequest(tokens: ServiceAccountTokens, namespace: stri
   }
   const spec = tokenRequestBody.object(root, 'spec', 'TokenRequest', 'spec', 'v1.TokenRequestSpec') ?? {};
   const specAudiences = tokenRequestBody.stringList(spec, 'audiences', 'TokenRequest', 'spec.audiences');
-  let expirationSeconds = tokenRequestBody.integer(spec, 'expirationSeconds', 'TokenRequest', 'spec.expirationSeconds') ?? 3600;
-  const boundRef = tokenRequestBody.object(spec, 'boundObjectRef', 'TokenRequest', 'spec.boundObjectRef', 'v1.BoundObjectReference');
+  let expirationSeconds =
+    tokenRequestBody.integer(spec, 'expirationSeconds', 'TokenRequest', 'spec.expirationSeconds') ?? 3600;
+  const boundRef = tokenRequestBody.object(
+    spec,
+    'boundObjectRef',
+    'TokenRequest',
+    'spec.boundObjectRef',
+    'v1.BoundObjectReference',
+  );
   const bound = boundRef
     ? {
         kind: tokenRequestBody.string(boundRef, 'kind', 'TokenRequest', 'spec.boundObjectRef.kind'),

@@ -28,7 +28,7 @@ export interface MetaLabelSelector {
   matchExpressions?: { key: string; operator: string; values?: string[] | null }[] | null;
 }
 
-export const everything: LabelSelector = Object.freeze({ requirements: [] }) as LabelSelector;
+export const everything: LabelSelector = Object.freeze({ requirements: [] });
 
 // --- validation (k8s.io/apimachinery/pkg/util/validation) ---
 
@@ -59,7 +59,8 @@ function maxLenError(n: number): string {
 export function validateDNS1123Subdomain(value: string): string[] {
   const errs: string[] = [];
   if (byteLength(value) > 253) errs.push(maxLenError(253));
-  if (!dns1123SubdomainRe.test(value)) errs.push(regexError(dns1123SubdomainErrMsg, dns1123SubdomainFmt, 'example.com'));
+  if (!dns1123SubdomainRe.test(value))
+    errs.push(regexError(dns1123SubdomainErrMsg, dns1123SubdomainFmt, 'example.com'));
   return errs;
 }
 
@@ -147,7 +148,9 @@ function newRequirement(
       }
       vals.forEach((v, i) => {
         if (parseInt64(v) === undefined) {
-          errs.push(invalid(`${valuePath}[${i}]`, goQuote(v), "for 'Gt', 'Lt' operators, the value must be an integer"));
+          errs.push(
+            invalid(`${valuePath}[${i}]`, goQuote(v), "for 'Gt', 'Lt' operators, the value must be an integer"),
+          );
         }
       });
       break;
@@ -170,21 +173,7 @@ function parseInt64(s: string): bigint | undefined {
 
 // --- lexer/parser (same grammar and messages as labels.Parse) ---
 
-type Tok =
-  | 'error'
-  | 'eos'
-  | ')'
-  | ','
-  | '!'
-  | '=='
-  | '='
-  | '>'
-  | 'id'
-  | 'in'
-  | '<'
-  | '!='
-  | 'notin'
-  | '(';
+type Tok = 'error' | 'eos' | ')' | ',' | '!' | '==' | '=' | '>' | 'id' | 'in' | '<' | '!=' | 'notin' | '(';
 
 const literalTokens: Record<string, Tok> = {
   ')': ')',
@@ -221,7 +210,7 @@ function lex(s: string): Item[] {
       let buf = '';
       let last: Item | undefined;
       while (pos < s.length && isSpecial(s[pos]!)) {
-        buf += s[pos];
+        buf += s[pos]!;
         const t = literalTokens[buf];
         if (t) {
           last = { tok: t, lit: buf };
@@ -235,7 +224,7 @@ function lex(s: string): Item[] {
       items.push(last ?? { tok: 'error', lit: `error expected: keyword found '${buf}'` });
     } else {
       let buf = '';
-      while (pos < s.length && !isSpecial(s[pos]!) && !isWhitespace(s[pos]!)) buf += s[pos++];
+      while (pos < s.length && !isSpecial(s[pos]!) && !isWhitespace(s[pos]!)) buf += s[pos++]!;
       const t = literalTokens[buf];
       items.push({ tok: t ?? 'id', lit: buf });
     }
@@ -357,7 +346,10 @@ function parseExactValue(p: Parser): string[] {
 function sortByKey(reqs: Requirement[]): Requirement[] {
   // Go's sort.Sort is not stable; requirements with equal keys keep input order here, which is
   // what upstream yields for the small inputs selectors have (insertion sort below 12 elements).
-  return reqs.map((r, i) => ({ r, i })).sort((a, b) => (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : a.i - b.i)).map((x) => x.r);
+  return reqs
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : a.i - b.i))
+    .map((x) => x.r);
 }
 
 /** labels.Parse. Malformed input → 400 BadRequest with upstream's message. */
@@ -378,7 +370,8 @@ export function parseLabelSelector(s: string): LabelSelector {
         if (n.tok === 'eos') break;
         if (n.tok === ',') {
           const t2 = p.lookahead(true);
-          if (t2.tok !== 'id' && t2.tok !== '!') throw new ParseError(`found '${t2.lit}', expected: identifier after ','`);
+          if (t2.tok !== 'id' && t2.tok !== '!')
+            throw new ParseError(`found '${t2.lit}', expected: identifier after ','`);
         } else {
           throw new ParseError(`found '${n.lit}', expected: ',' or 'end of string'`);
         }

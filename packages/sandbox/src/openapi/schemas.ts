@@ -108,7 +108,7 @@ export function extraDefinitions(r: ResourceInfo): Record<string, JsonSchema> {
   if (!defs[name]) {
     const base: JsonSchema =
       r.crd?.schema && !r.crd.preserveUnknownFields
-        ? (structuredClone(r.crd.schema) as JsonSchema)
+        ? structuredClone(r.crd.schema)
         : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     const props = { ...((base.properties as Record<string, JsonSchema> | undefined) ?? {}) };
     props.apiVersion = { description: API_VERSION_DOC, type: 'string' };
@@ -119,7 +119,7 @@ export function extraDefinitions(r: ResourceInfo): Record<string, JsonSchema> {
     base['x-kubernetes-group-version-kind'] = [{ group: r.group, kind: r.kind, version: r.version }];
     out[name] = base;
   }
-  if (!defs[listName]) {
+  if (!defs[listName] && (r.crd || r.verbs.includes('list'))) {
     out[listName] = {
       description: `${r.listKind} is a list of ${r.kind}`,
       properties: {
@@ -169,6 +169,22 @@ export function toV3(schema: unknown): unknown {
     return { ...out, allOf: [{ $ref: v3ref }] };
   }
   return out;
+}
+
+const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
+
+/**
+ * One named definition in v3 form. IntOrString and Quantity differ between kube's v2 and v3
+ * publications: v3 gives them `oneOf` types and no `type`, which is why kubectl explain prints
+ * `<IntOrString>` / `map[string]Quantity` for fields using them.
+ */
+export function v3Definition(name: string, def: JsonSchema): JsonSchema {
+  if (name === INT_OR_STRING) {
+    return { description: def.description, format: 'int-or-string', oneOf: [{ type: 'integer' }, { type: 'string' }] };
+  }
+  if (name === QUANTITY) return { description: def.description, oneOf: [{ type: 'string' }, { type: 'number' }] };
+  return toV3(def) as JsonSchema;
 }
 
 /** Names of the definitions `schema` refers to (`#/definitions/X` or `#/components/schemas/X`), transitively. */
@@ -233,7 +249,7 @@ export function schemaForKind(
     if (hit) return hit;
     const def = extra[n] ?? defs[n];
     if (!def) return undefined;
-    const v3 = toV3(def) as JsonSchema;
+    const v3 = v3Definition(n, def);
     v3cache.set(n, v3);
     return v3;
   };
@@ -258,7 +274,7 @@ function deref(schema: JsonSchema, resolve: Resolve): Resolved {
   for (let depth = 0; depth < 32; depth++) {
     const ref = typeof s.$ref === 'string' ? s.$ref : undefined;
     const allOf = Array.isArray(s.allOf) ? (s.allOf as JsonSchema[]) : undefined;
-    const inner = ref ?? (allOf?.length === 1 && typeof allOf[0]!.$ref === 'string' ? (allOf[0]!.$ref as string) : undefined);
+    const inner = ref ?? (allOf?.length === 1 && typeof allOf[0]!.$ref === 'string' ? allOf[0]!.$ref : undefined);
     if (!inner) break;
     const target = resolve(inner);
     if (!target) break;
@@ -292,7 +308,10 @@ function walk(value: unknown, raw: JsonSchema, resolve: Resolve, path: string, o
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
   if (Array.isArray(value)) {
     const items = schema.items;
-    if (isPlainObject(items)) value.forEach((v, i) => { walk(v, items, resolve, `${path}[${i}]`, out, false); });
+    if (isPlainObject(items))
+      value.forEach((v, i) => {
+        walk(v, items, resolve, `${path}[${i}]`, out, false);
+      });
     return;
   }
   if (!isPlainObject(value)) return;

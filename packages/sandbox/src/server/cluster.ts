@@ -20,7 +20,7 @@ import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVer
 import { OpenApiService } from '../openapi/openapi.ts';
 import { toTable } from '../api/table.ts';
 import { Authenticator } from '../auth/authn.ts';
-import { RbacAuthorizer, forbiddenMessage } from '../auth/rbac.ts';
+import { RbacAuthorizer, forbiddenError } from '../auth/rbac.ts';
 import { ServiceAccountTokens, createTokenRequest } from '../auth/serviceaccount-tokens.ts';
 import { impersonate } from '../auth/impersonation.ts';
 import { reviews } from '../auth/reviews.ts';
@@ -176,9 +176,8 @@ export class SandboxCluster {
   }
 
   #peerCert(req: Req): X509Certificate | undefined {
-    const s = tlsSocketOf(req);
-    if (!s?.authorized) return undefined;
-    return s.getPeerX509Certificate();
+    // the authenticator verifies the chain itself: an untrusted certificate is a 401, not anonymous
+    return tlsSocketOf(req)?.getPeerX509Certificate();
   }
 
   /** authn → impersonation → request info → authz; throws ApiErrors for 401/403. */
@@ -190,7 +189,7 @@ export class SandboxCluster {
       throw errors.badRequest('malformed request URL');
     }
     const requester = this.authenticator.authenticate({ headers: req.headers, peerCertificate: this.#peerCert(req) });
-    const user = impersonate(requester, req.headers, this.authorizer) ?? requester;
+    const user = impersonate(requester, distinctHeaders(req), this.authorizer) ?? requester;
     const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
     const attrs: Attributes = {
       user,
@@ -205,11 +204,7 @@ export class SandboxCluster {
       name: info.name,
     };
     const d = this.authorizer.authorize(attrs);
-    if (!d.allowed) {
-      const message = forbiddenMessage(attrs) + (d.reason ? `: ${d.reason}` : '');
-      if (info.isResourceRequest) throw errors.forbidden({ group: info.apiGroup, resource: info.subresource ? `${info.resource}/${info.subresource}` : info.resource }, info.name, message);
-      throw errors.forbiddenRaw(`forbidden: ${message}`);
-    }
+    if (!d.allowed) throw forbiddenError(attrs, d.reason);
     return { requester, user, url, info };
   }
 
@@ -499,6 +494,14 @@ function tableFor(info: ResourceInfo, objs: KubeObject[], q: URLSearchParams, fi
   const t = toTable(info, objs, { includeObject: include, listMeta: listMeta as never }) as { columnDefinitions?: unknown[] };
   if (!first) t.columnDefinitions = [];
   return t;
+}
+
+/** Repeated headers kept apart (Node joins them with ", "), from the raw header list of either protocol. */
+function distinctHeaders(req: Req): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) (out[raw[i]!.toLowerCase()] ??= []).push(raw[i + 1]!);
+  return out;
 }
 
 function partialMetadata(o: KubeObject): KubeObject {

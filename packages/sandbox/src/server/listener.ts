@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Req = http.IncomingMessage | http2.Http2ServerRequest;
-export type Res = http.ServerResponse | http2.Http2ServerResponse;
+/** Responses are written through the HTTP/1.1 shape; Http2ServerResponse implements the same calls. */
+export type Res = http.ServerResponse;
 
 export interface ListenerOptions {
   cert: string;
@@ -48,7 +49,9 @@ export async function listen(opts: ListenerOptions): Promise<Listener> {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 }, maxSessionMemory: 64 }, opts.onRequest);
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 }, maxSessionMemory: 64 }, (req, res) => {
+    opts.onRequest(req, res as unknown as http.ServerResponse);
+  });
   h2.on('sessionError', () => undefined);
 
   const sockets = new Set<tls.TLSSocket>();
