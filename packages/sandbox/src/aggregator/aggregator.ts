@@ -223,7 +223,9 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
     const target = targetOf(spec);
     if (!target) return undefined;
     const ac = new AbortController();
-    const timer = setTimeout(() => { ac.abort(); }, timeoutMs);
+    const timer = setTimeout(() => {
+      ac.abort();
+    }, timeoutMs);
     try {
       const r = await backends.pool(spec.name, target).request({
         path: `/apis/${spec.group}/${spec.version}`,
@@ -437,7 +439,9 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
     store.watch('services', rv, onServiceOrEndpoints),
     store.watch('endpoints', rv, onServiceOrEndpoints),
     store.watch('configmaps', rv, onConfigMap),
-    cluster.registry.onChange(() => { later(syncLocalAPIServices); }),
+    cluster.registry.onChange(() => {
+      later(syncLocalAPIServices);
+    }),
   ];
   // user-created local APIServices and remote ones that predate us
   for (const o of store.list(APISERVICE_KEY)) {

@@ -116,7 +116,9 @@ export async function checkAvailability(store: Store, spec: APIServiceSpec, opts
     bodyTimeout: opts.timeoutMs,
   });
   const ac = new AbortController();
-  const timer = setTimeout(() => { ac.abort(); }, opts.timeoutMs);
+  const timer = setTimeout(() => {
+    ac.abort();
+  }, opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([ac.signal, opts.signal]) : ac.signal;
   try {
     const r = await client.request({

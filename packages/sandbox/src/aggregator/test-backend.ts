@@ -32,13 +32,30 @@ export const RESOURCE_LIST = {
   apiVersion: 'v1',
   groupVersion: 'example.test/v1',
   resources: [
-    { name: 'widgets', singularName: 'widget', namespaced: true, kind: 'Widget', verbs: ['get', 'list', 'watch'], shortNames: ['wd'] },
+    {
+      name: 'widgets',
+      singularName: 'widget',
+      namespaced: true,
+      kind: 'Widget',
+      verbs: ['get', 'list', 'watch'],
+      shortNames: ['wd'],
+    },
     { name: 'widgets/exec', singularName: '', namespaced: true, kind: 'WidgetExecOptions', verbs: ['create', 'get'] },
   ],
 };
 
 function widget(name: string): Record<string, unknown> {
-  return { apiVersion: 'example.test/v1', kind: 'Widget', metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '7', creationTimestamp: '2026-01-01T00:00:00Z' } };
+  return {
+    apiVersion: 'example.test/v1',
+    kind: 'Widget',
+    metadata: {
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      resourceVersion: '7',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+    },
+  };
 }
 
 function json(res: Res, code: number, body: unknown): void {
@@ -47,20 +64,36 @@ function json(res: Res, code: number, body: unknown): void {
   res.end(data);
 }
 
-export async function startTestBackend(opts: { clientCA: string; dnsNames?: string[]; serving?: KeyPair & { ca: string } }): Promise<TestBackend> {
+export async function startTestBackend(opts: {
+  clientCA: string;
+  dnsNames?: string[];
+  serving?: KeyPair & { ca: string };
+}): Promise<TestBackend> {
   let serving = opts.serving;
   if (!serving) {
     const ca = await createCA('example-backend-ca');
-    const kp = await ca.issue({ commonName: 'example-api', dnsNames: opts.dnsNames ?? ['example-api.default.svc', 'localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+    const kp = await ca.issue({
+      commonName: 'example-api',
+      dnsNames: opts.dnsNames ?? ['example-api.default.svc', 'localhost'],
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+    });
     serving = { ...kp, ca: ca.cert };
   }
   const seen: Seen[] = [];
   const watches = new Set<Res>();
   const record = (req: Req | http.IncomingMessage): void => {
-    const s = tlsSocketOf(req as Req);
+    const s = tlsSocketOf(req);
     const cert = s?.authorized ? s.getPeerX509Certificate() : undefined;
     const cn = cert ? /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] : undefined;
-    seen.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, httpVersion: req.httpVersion, clientCN: cn, authorized: Boolean(s?.authorized) });
+    seen.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: { ...req.headers },
+      httpVersion: req.httpVersion,
+      clientCN: cn,
+      authorized: Boolean(s?.authorized),
+    });
   };
   const onRequest = (req: Req, res: Res): void => {
     record(req);
@@ -85,7 +118,12 @@ export async function startTestBackend(opts: { clientCA: string; dnsNames?: stri
         });
         return;
       }
-      json(res, 200, { apiVersion: 'example.test/v1', kind: 'WidgetList', metadata: { resourceVersion: '7' }, items: [widget('alpha'), widget('beta')] });
+      json(res, 200, {
+        apiVersion: 'example.test/v1',
+        kind: 'WidgetList',
+        metadata: { resourceVersion: '7' },
+        items: [widget('alpha'), widget('beta')],
+      });
       return;
     }
     if (p === '/apis/example.test/v1/echo' && req.method === 'POST') {
@@ -96,7 +134,14 @@ export async function startTestBackend(opts: { clientCA: string; dnsNames?: stri
       });
       return;
     }
-    json(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 });
+    json(res, 404, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      message: 'the server could not find the requested resource',
+      reason: 'NotFound',
+      code: 404,
+    });
   };
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     record(req);
@@ -105,11 +150,21 @@ export async function startTestBackend(opts: { clientCA: string; dnsNames?: stri
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nnot found\n');
       return;
     }
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${String(req.headers.upgrade)}\r\n\r\n`);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${String(req.headers.upgrade)}\r\n\r\n`,
+    );
     if (head.length) socket.write(head);
     socket.pipe(socket);
   };
-  const l: Listener = await listen({ cert: serving.cert, key: serving.key, clientCA: [opts.clientCA], host: '127.0.0.1', port: 0, onRequest, onUpgrade });
+  const l: Listener = await listen({
+    cert: serving.cert,
+    key: serving.key,
+    clientCA: [opts.clientCA],
+    host: '127.0.0.1',
+    port: 0,
+    onRequest,
+    onUpgrade,
+  });
   return {
     port: l.port,
     ca: serving.ca,

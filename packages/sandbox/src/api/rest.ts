@@ -15,8 +15,11 @@ import { parseFieldSelector, validateFieldSelector, fieldSetFor, matchesFields, 
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../machinery/patch.ts';
 import { serverSideApply, trackUpdate, managerFromUserAgent } from '../machinery/apply.ts';
 import { schemaForKind, unknownFields } from '../openapi/openapi.ts';
-import { validateObjectMeta, validateUpdateMeta, validateBuiltin } from './validation.ts';
+import { validateObjectMeta, validateUpdateMeta, validateBuiltin, decodeError, objectMetaOptionsForKind } from './validation.ts';
 import { applyDefaults, pruneUnknown, validateAgainstSchema } from '../crd/schema.ts';
+import { defaultCrd } from '../crd/crd-validation.ts';
+
+const CRD_KEY = 'customresourcedefinitions.apiextensions.k8s.io';
 
 export interface RestRequest {
   info: ResourceInfo;
@@ -340,7 +343,7 @@ export class RestStorage {
         for (const k of Object.keys(obj)) if (!(k in (pruned as object))) delete obj[k];
         applyDefaults(obj, schema);
         const causes = validateAgainstSchema(obj, schema);
-        const metaCauses = validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: 'path' });
+        const metaCauses = validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: 'dns1123subdomain' });
         const all = [...metaCauses, ...causes, ...(old ? validateUpdateMeta(old.metadata, obj.metadata) : [])];
         if (all.length) throw errors.invalid(info.kind, info.group, obj.metadata.name ?? '', all);
       }
@@ -353,8 +356,12 @@ export class RestStorage {
           if (unknown.length) for (const p of unknown) warnings.push(`unknown field "${p.replace(/^\./, '')}"`);
         }
       }
+      // kube defaults a CRD (listKind, singular, conversion) before validating it
+      if (storageKey(info) === CRD_KEY) Object.assign(obj, defaultCrd(obj));
+      const decodeErr = decodeError(storageKey(info), obj);
+      if (decodeErr) throw decodeErr;
       const causes = [
-        ...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: nameValidatorFor(storageKey(info)) }),
+        ...validateObjectMeta(obj.metadata, objectMetaOptionsForKind(storageKey(info), info.namespaced)),
         ...(old ? validateUpdateMeta(old.metadata, obj.metadata) : []),
         ...validateBuiltin(storageKey(info), obj, old),
       ];
@@ -681,20 +688,4 @@ function sameIgnoringManagedFieldTimes(a: KubeObject, b: KubeObject): boolean {
       metadata: { ...o.metadata, resourceVersion: '', managedFields: (o.metadata.managedFields ?? []).map((m) => ({ ...m, time: '' })) },
     });
   return strip(a) === strip(b);
-}
-
-function nameValidatorFor(key: string): 'dns1123subdomain' | 'dns1123label' | 'path' {
-  switch (key) {
-    case 'namespaces':
-    case 'services':
-      return 'dns1123label';
-    case 'roles.rbac.authorization.k8s.io':
-    case 'clusterroles.rbac.authorization.k8s.io':
-    case 'rolebindings.rbac.authorization.k8s.io':
-    case 'clusterrolebindings.rbac.authorization.k8s.io':
-    case 'apiservices.apiregistration.k8s.io':
-      return 'path';
-    default:
-      return 'dns1123subdomain';
-  }
 }

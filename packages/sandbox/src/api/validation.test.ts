@@ -18,6 +18,7 @@ import {
   invalidError,
   isDNS1123Subdomain,
   nameValidatorForKind,
+  objectMetaOptionsForKind,
   validateBuiltin,
   validateObjectMeta,
   validateUpdateMeta,
@@ -85,6 +86,16 @@ test('name formats', () => {
   assert.equal(nameValidatorForKind('namespaces'), 'dns1123label');
   assert.equal(nameValidatorForKind('roles.rbac.authorization.k8s.io'), 'path');
   assert.equal(nameValidatorForKind('configmaps'), 'dns1123subdomain');
+  assert.deepEqual(objectMetaOptionsForKind('services', true), {
+    namespaced: true,
+    nameValidator: 'dns1035label',
+    kubeFinalizers: true,
+  });
+  assert.deepEqual(objectMetaOptionsForKind('apiservices.apiregistration.k8s.io', false), {
+    namespaced: false,
+    nameValidator: 'path',
+    kubeFinalizers: false,
+  });
 });
 
 test('validateObjectMeta', () => {
@@ -205,9 +216,15 @@ test('validateObjectMeta', () => {
       ],
     },
     {
-      name: 'non-standard unqualified finalizer',
+      name: 'unqualified finalizer is fine for custom resources',
       meta: { name: 'x', namespace: 'default', finalizers: ['custom'] },
       opts: ns,
+      want: [],
+    },
+    {
+      name: 'non-standard unqualified finalizer on a core kind',
+      meta: { name: 'x', namespace: 'default', finalizers: ['custom'] },
+      opts: { ...ns, kubeFinalizers: true },
       want: [
         {
           type: 'FieldValueInvalid',

@@ -383,8 +383,9 @@ export interface ObjectMetaOptions {
   namespaced: boolean;
   nameValidator: NameValidatorName | NameValidatorFn;
   /**
-   * core's ValidateObjectMeta also requires finalizers without a '/' to be standard names; custom
-   * resources use apimachinery's plain version. Defaults to true.
+   * core's ValidateObjectMeta (used by every kind kube-apiserver itself serves) also requires
+   * finalizers without a '/' to be standard names; custom resources, CRDs and APIServices use
+   * apimachinery's plain version. Defaults to false; see objectMetaOptionsForKind.
    */
   kubeFinalizers?: boolean;
 }
@@ -513,7 +514,7 @@ export function validateObjectMeta(meta: ObjectMeta | undefined, opts: ObjectMet
   out.push(...validateLabels(m.labels, 'metadata.labels'));
   out.push(...validateAnnotations(m.annotations, 'metadata.annotations'));
   out.push(...validateOwnerReferences(m.ownerReferences, 'metadata.ownerReferences'));
-  out.push(...validateFinalizers(m.finalizers, 'metadata.finalizers', opts.kubeFinalizers ?? true));
+  out.push(...validateFinalizers(m.finalizers, 'metadata.finalizers', opts.kubeFinalizers ?? false));
   return out;
 }
 
@@ -1205,6 +1206,13 @@ export function nameValidatorForKind(gr: string): NameValidatorName {
     default:
       return 'dns1123subdomain';
   }
+}
+
+/** The ObjectMeta rules kube applies to a builtin kind (custom resources: `{namespaced, nameValidator: 'dns1123subdomain'}`). */
+export function objectMetaOptionsForKind(gr: string, namespaced: boolean): ObjectMetaOptions {
+  const generic =
+    gr === 'customresourcedefinitions.apiextensions.k8s.io' || gr === 'apiservices.apiregistration.k8s.io';
+  return { namespaced, nameValidator: nameValidatorForKind(gr), kubeFinalizers: !generic };
 }
 
 /**

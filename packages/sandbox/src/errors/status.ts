@@ -22,7 +22,9 @@ export type StatusReason =
   | 'InternalError';
 
 export interface StatusCause {
+  /** rendered as `reason` in the Status JSON */
   type?: string;
+  reason?: string;
   message?: string;
   field?: string;
 }
@@ -80,7 +82,11 @@ export class ApiError extends Error {
       reason: this.reason,
       code: this.code,
     };
-    if (this.details) s.details = this.details;
+    if (this.details) {
+      // kube's JSON names a cause's type `reason`
+      const { causes, ...rest } = this.details;
+      s.details = causes ? { ...rest, causes: causes.map(({ type, ...c }) => (type ? { reason: type, ...c } : c)) } : rest;
+    }
     return s;
   }
 }
@@ -120,7 +126,8 @@ export const errors = {
   /** 422: `Kind.group "name" is invalid: field: message, field2: message2` like field.ErrorList. */
   invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
     const qualifiedKind = group ? `${kind}.${group}` : kind;
-    const list = causes.map((c) => (c.field ? `${c.field}: ${c.message ?? ''}` : (c.message ?? '')));
+    // kube drops duplicate lines from the message (the causes keep them)
+    const list = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message ?? ''}` : (c.message ?? ''))))];
     const joined = list.length === 1 ? list[0]! : `[${list.join(', ')}]`;
     return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${joined}`, {
       name,

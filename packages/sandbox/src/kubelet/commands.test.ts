@@ -26,7 +26,10 @@ function container(): ContainerContext {
   };
 }
 
-async function run(argv: string[], opts: { stdin?: string | Buffer; tty?: boolean; ctx?: ContainerContext; signal?: AbortSignal } = {}): Promise<{ code: number; out: string; err: string; startError?: string; raw: Buffer }> {
+async function run(
+  argv: string[],
+  opts: { stdin?: string | Buffer; tty?: boolean; ctx?: ContainerContext; signal?: AbortSignal } = {},
+): Promise<{ code: number; out: string; err: string; startError?: string; raw: Buffer }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const outChunks: Buffer[] = [];
@@ -42,7 +45,13 @@ async function run(argv: string[], opts: { stdin?: string | Buffer; tty?: boolea
   const r = await runCommand(opts.ctx ?? container(), argv, io);
   await new Promise((resolve) => setImmediate(resolve));
   const raw = Buffer.concat(outChunks);
-  return { code: r.exitCode, out: raw.toString(), err: Buffer.concat(errChunks).toString(), startError: r.startError, raw };
+  return {
+    code: r.exitCode,
+    out: raw.toString(),
+    err: Buffer.concat(errChunks).toString(),
+    startError: r.startError,
+    raw,
+  };
 }
 
 test('shell scripts: sequences, exit codes, variables, quoting', async () => {
@@ -51,13 +60,21 @@ test('shell scripts: sequences, exit codes, variables, quoting', async () => {
     { argv: ['sh', '-c', 'echo a; echo b && echo c || echo d'], code: 0, out: 'a\nb\nc\n' },
     { argv: ['sh', '-c', 'false && echo no; echo $?'], code: 0, out: '1\n' },
     { argv: ['sh', '-c', 'false || exit 7; echo unreachable'], code: 7, out: '' },
-    { argv: ['sh', '-c', 'echo "$GREETING" $GREETING \'$GREETING\''], code: 0, out: 'hello world hello world $GREETING\n' },
+    {
+      argv: ['sh', '-c', 'echo "$GREETING" $GREETING \'$GREETING\''],
+      code: 0,
+      out: 'hello world hello world $GREETING\n',
+    },
     { argv: ['sh', '-c', 'X=1; echo ${X}2'], code: 0, out: '12\n' },
     { argv: ['sh', '-c', 'echo one two | cat'], code: 0, out: 'one two\n' },
     { argv: ['sh', '-c', 'nope'], code: 127, err: /sh: nope: not found/ },
     { argv: ['sh', '-c', 'if true; then echo; fi'], code: 2, err: /not supported/ },
     { argv: ['sh', '-c', 'echo "unterminated'], code: 2, err: /unterminated/ },
-    { argv: ['sh', '-c', 'echo hi > /tmp/f; cat /tmp/f; echo more >> /tmp/f; cat < /tmp/f'], code: 0, out: 'hi\nhi\nmore\n' },
+    {
+      argv: ['sh', '-c', 'echo hi > /tmp/f; cat /tmp/f; echo more >> /tmp/f; cat < /tmp/f'],
+      code: 0,
+      out: 'hi\nhi\nmore\n',
+    },
     { argv: ['sh', '-c', 'cat /nope 2>&1'], code: 1, out: 'cat: /nope: No such file or directory\n' },
     { argv: ['sh', '-c', 'cd /tmp && pwd'], code: 0, out: '/tmp\n' },
     { argv: ['sh', '-c', 'test -d /tmp && [ -f /etc/hostname ] && [ 3 -gt 2 ] && echo yes'], code: 0, out: 'yes\n' },
@@ -113,7 +130,10 @@ test('unknown executables fail to start like a real runtime', async () => {
     const r = await run([...argv]);
     assert.equal(r.code, 126);
     assert.ok(r.startError?.includes(why), r.startError);
-    assert.match(r.startError ?? '', /^failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed/);
+    assert.match(
+      r.startError ?? '',
+      /^failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed/,
+    );
   }
   assert.equal(lookupCommand('/usr/bin/cat'), 'cat');
   assert.equal(lookupCommand('/opt/cat'), undefined);
@@ -122,7 +142,9 @@ test('unknown executables fail to start like a real runtime', async () => {
 test('sleep stops when the client goes away', async () => {
   const ac = new AbortController();
   const t0 = Date.now();
-  setTimeout(() => ac.abort(), 50);
+  setTimeout(() => {
+    ac.abort();
+  }, 50);
   const r = await run(['sleep', 'infinity'], { signal: ac.signal });
   assert.ok(Date.now() - t0 < 2000);
   assert.equal(r.code, 130);
@@ -142,7 +164,10 @@ test('tar round trip between two containers', async () => {
   assert.equal(created.code, 0);
   assert.equal(created.err, "tar: Removing leading `/' from member names\n");
   const b = container();
-  const x = await run(['tar', '--no-same-permissions', '--no-same-owner', '-xmf', '-', '-C', '/tmp'], { ctx: b, stdin: created.raw });
+  const x = await run(['tar', '--no-same-permissions', '--no-same-owner', '-xmf', '-', '-C', '/tmp'], {
+    ctx: b,
+    stdin: created.raw,
+  });
   assert.equal(x.code, 0, x.err);
   assert.equal((await run(['cat', '/tmp/data/a.txt', '/tmp/data/sub/b.txt'], { ctx: b })).out, 'one\ntwo\n');
   const listed = await run(['tar', 'tf', '-'], { ctx: b, stdin: created.raw });

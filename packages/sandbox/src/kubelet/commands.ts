@@ -7,7 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import { FS_MESSAGES, FsError, MAX_FS_BYTES, resolvePath, type FsNode, type MemFS } from './fs.ts';
-import { expandWord, parse, ShellSyntaxError, type Redirect, type Script, type SimpleCommand, type Word } from './shell.ts';
+import {
+  expandWord,
+  parse,
+  ShellSyntaxError,
+  type Redirect,
+  type Script,
+  type SimpleCommand,
+  type Word,
+} from './shell.ts';
 import { readTar, TarError, writeTar, type TarEntry } from './tar.ts';
 import { BufferOutput, discard, Input, streamOutput, TtyDiscipline, type Output } from './stdio.ts';
 
@@ -99,7 +107,9 @@ export async function runCommand(ctx: ContainerContext, argv: string[], io: Comm
   const name = argv[0] ?? '';
   const found = lookupCommand(name);
   if (!found) {
-    const why = name.includes('/') ? `exec: "${name}": stat ${name}: no such file or directory` : `exec: "${name}": executable file not found in $PATH`;
+    const why = name.includes('/')
+      ? `exec: "${name}": stat ${name}: no such file or directory`
+      : `exec: "${name}": executable file not found in $PATH`;
     const execId = randomBytes(32).toString('hex');
     return {
       exitCode: 126,
@@ -118,7 +128,17 @@ export async function runCommand(ctx: ContainerContext, argv: string[], io: Comm
     size.height = s.height;
   });
   const sh = newShell(ctx);
-  const p: Proc = { argv: [found, ...argv.slice(1)], ctx, sh, stdin: tty ? tty.cooked : raw, stdout, stderr, signal, tty, size };
+  const p: Proc = {
+    argv: [found, ...argv.slice(1)],
+    ctx,
+    sh,
+    stdin: tty ? tty.cooked : raw,
+    stdout,
+    stderr,
+    signal,
+    tty,
+    size,
+  };
   try {
     const code = await BUILTINS[found]!(p);
     return { exitCode: code };
@@ -175,9 +195,9 @@ async function runPipeline(pl: Script[number]['first'], p: Proc): Promise<number
   let status = 0;
   for (let i = 0; i < pl.commands.length; i++) {
     const last = i === pl.commands.length - 1;
-    const out = last ? p.stdout : new BufferOutput();
-    status = await runSimple(pl.commands[i]!, { ...p, stdin: input, stdout: out });
-    if (!last) input = Input.fromBuffer((out as BufferOutput).buffer);
+    const pipe = last ? undefined : new BufferOutput();
+    status = await runSimple(pl.commands[i]!, { ...p, stdin: input, stdout: pipe ?? p.stdout });
+    if (pipe) input = Input.fromBuffer(pipe.buffer);
   }
   return pl.negate ? (status === 0 ? 1 : 0) : status;
 }
@@ -223,12 +243,29 @@ async function runSimple(cmd: SimpleCommand, p: Proc): Promise<number> {
     } else {
       const env = new Map(sh.vars);
       for (const [k, v] of assigns) env.set(k, v);
-      const child: Shell = { vars: env, exported: new Set(env.keys()), cwd: sh.cwd, status: sh.status, positional: ['sh'] };
+      const child: Shell = {
+        vars: env,
+        exported: new Set(env.keys()),
+        cwd: sh.cwd,
+        status: sh.status,
+        positional: ['sh'],
+      };
       const ctrl = new AbortController();
       const signal = AbortSignal.any([p.signal, ctrl.signal]);
-      if (p.tty) p.tty.onInterrupt = () => ctrl.abort();
+      if (p.tty)
+        p.tty.onInterrupt = () => {
+          ctrl.abort();
+        };
       try {
-        status = await BUILTINS[found]!({ ...p, argv: [found, ...words.slice(1)], sh: child, stdin, stdout, stderr, signal });
+        status = await BUILTINS[found]!({
+          ...p,
+          argv: [found, ...words.slice(1)],
+          sh: child,
+          stdin,
+          stdout,
+          stderr,
+          signal,
+        });
       } catch (e) {
         if (!(e instanceof ExitSignal)) throw e;
         status = e.code;
@@ -249,7 +286,12 @@ async function runSimple(cmd: SimpleCommand, p: Proc): Promise<number> {
   return status;
 }
 
-function redirect(r: Redirect, target: string, p: Proc, files: { path: string; out: BufferOutput; append: boolean }[]): string | { input?: Input; output?: Output } {
+function redirect(
+  r: Redirect,
+  target: string,
+  p: Proc,
+  files: { path: string; out: BufferOutput; append: boolean }[],
+): string | { input?: Input; output?: Output } {
   if (r.op === '>&') {
     if (target === '1' || target === '2') return {};
     return `${target}: bad file descriptor`;
@@ -281,7 +323,10 @@ async function interactive(p: Proc): Promise<number> {
   const prompt = (): void => {
     if (p.tty) p.stdout.write(`${p.sh.cwd === '/root' ? '~' : p.sh.cwd} # `);
   };
-  if (p.tty) p.tty.onInterrupt = () => prompt();
+  if (p.tty)
+    p.tty.onInterrupt = () => {
+      prompt();
+    };
   prompt();
   for (;;) {
     const line = await p.stdin.readLine(p.signal);
@@ -292,7 +337,10 @@ async function interactive(p: Proc): Promise<number> {
     const status = await runSource(line, p);
     p.sh.status = status;
     if (p.signal.aborted) return 130;
-    if (p.tty) p.tty.onInterrupt = () => prompt();
+    if (p.tty)
+      p.tty.onInterrupt = () => {
+        prompt();
+      };
     prompt();
   }
 }
@@ -563,7 +611,17 @@ function testExpr(args: string[], p: Proc): boolean | string {
       const y = num(b);
       if (x === undefined) return `${a}: integer expression expected`;
       if (y === undefined) return `${b}: integer expression expected`;
-      return op === '-eq' ? x === y : op === '-ne' ? x !== y : op === '-lt' ? x < y : op === '-le' ? x <= y : op === '-gt' ? x > y : x >= y;
+      return op === '-eq'
+        ? x === y
+        : op === '-ne'
+          ? x !== y
+          : op === '-lt'
+            ? x < y
+            : op === '-le'
+              ? x <= y
+              : op === '-gt'
+                ? x > y
+                : x >= y;
     }
   }
   return 'syntax error';
@@ -593,7 +651,8 @@ const tar: Builtin = async (p) => {
         case 'c':
         case 'x':
         case 't':
-          if (mode && mode !== c) return 'You may not specify more than one \'-Acdtrux\', \'--delete\' or  \'--test-label\' option';
+          if (mode && mode !== c)
+            return "You may not specify more than one '-Acdtrux', '--delete' or  '--test-label' option";
           mode = c;
           break;
         case 'f': {
@@ -685,29 +744,43 @@ const tar: Builtin = async (p) => {
     }
   }
   if (!mode) {
-    p.stderr.write("tar: You must specify one of the '-Acdtrux', '--delete' or '--test-label' options\nTry 'tar --help' or 'tar --usage' for more information.\n");
+    p.stderr.write(
+      "tar: You must specify one of the '-Acdtrux', '--delete' or '--test-label' options\nTry 'tar --help' or 'tar --usage' for more information.\n",
+    );
     return 2;
   }
   const fs = p.ctx.fs;
   const dirNode = fs.lookup(dir);
   if (dirNode?.type !== 'dir') {
-    p.stderr.write(`tar: ${dir}: Cannot open: ${dirNode ? 'Not a directory' : 'No such file or directory'}\ntar: Error is not recoverable: exiting now\n`);
+    p.stderr.write(
+      `tar: ${dir}: Cannot open: ${dirNode ? 'Not a directory' : 'No such file or directory'}\ntar: Error is not recoverable: exiting now\n`,
+    );
     return 2;
   }
   let failed = false;
   if (mode === 'c') {
     if (paths.length === 0) {
-      p.stderr.write('tar: Cowardly refusing to create an empty archive\nTry \'tar --help\' or \'tar --usage\' for more information.\n');
+      p.stderr.write(
+        "tar: Cowardly refusing to create an empty archive\nTry 'tar --help' or 'tar --usage' for more information.\n",
+      );
       return 2;
     }
     const entries: TarEntry[] = [];
     let warned = false;
     const add = (name: string, n: FsNode): void => {
       if (n.type === 'dir') {
-        entries.push({ name: name.endsWith('/') ? name : `${name}/`, type: 'dir', mode: n.mode, mtimeMs: n.mtimeMs, data: Buffer.alloc(0) });
-        for (const [child, c] of [...n.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) add(`${name.replace(/\/$/, '')}/${child}`, c);
+        entries.push({
+          name: name.endsWith('/') ? name : `${name}/`,
+          type: 'dir',
+          mode: n.mode,
+          mtimeMs: n.mtimeMs,
+          data: Buffer.alloc(0),
+        });
+        for (const [child, c] of [...n.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+          add(`${name.replace(/\/$/, '')}/${child}`, c);
       } else entries.push({ name, type: 'file', mode: n.mode, mtimeMs: n.mtimeMs, data: n.data });
-      if (verbose) (file === '-' ? p.stderr : p.stdout).write(`${name}${n.type === 'dir' && !name.endsWith('/') ? '/' : ''}\n`);
+      if (verbose)
+        (file === '-' ? p.stderr : p.stdout).write(`${name}${n.type === 'dir' && !name.endsWith('/') ? '/' : ''}\n`);
     };
     for (const path of paths) {
       const n = fs.lookup(resolvePath(dir, path));
@@ -749,7 +822,9 @@ const tar: Builtin = async (p) => {
       entries = readTar(buf);
     } catch (e) {
       if (!(e instanceof TarError) && !(e instanceof Error)) throw e;
-      p.stderr.write('tar: This does not look like a tar archive\ntar: Exiting with failure status due to previous errors\n');
+      p.stderr.write(
+        'tar: This does not look like a tar archive\ntar: Exiting with failure status due to previous errors\n',
+      );
       return 2;
     }
     const wanted = paths.map((x) => x.replace(/\/+$/, ''));
@@ -757,7 +832,11 @@ const tar: Builtin = async (p) => {
       const clean = e.name.replace(/\/+$/, '');
       if (wanted.length && !wanted.some((w) => clean === w || clean.startsWith(`${w}/`))) continue;
       if (mode === 't') {
-        p.stdout.write(verbose ? `${lsLong(e.name, { type: e.type === 'dir' ? 'dir' : 'file', mode: e.mode, mtimeMs: e.mtimeMs, data: e.data, children: new Map() } as FsNode)}\n` : `${e.name}\n`);
+        p.stdout.write(
+          verbose
+            ? `${lsLong(e.name, { type: e.type === 'dir' ? 'dir' : 'file', mode: e.mode, mtimeMs: e.mtimeMs, data: e.data, children: new Map() })}\n`
+            : `${e.name}\n`,
+        );
         continue;
       }
       if (verbose) p.stdout.write(`${e.name}\n`);
@@ -809,7 +888,10 @@ const BUILTINS: Record<string, Builtin> = {
         s = s.slice(0, cut);
         newline = false;
       }
-      s = s.replace(/\\([nrtab\\0])/g, (_m, c: string) => ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', '\\': '\\', '0': '\0' })[c] ?? c);
+      s = s.replace(
+        /\\([nrtab\\0])/g,
+        (_m, c: string) => ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', '\\': '\\', '0': '\0' })[c] ?? c,
+      );
     }
     p.stdout.write(newline ? `${s}\n` : s);
     return 0;
@@ -1028,7 +1110,12 @@ const BUILTINS: Record<string, Builtin> = {
       return [b.filter((c) => c === 0x0a).length, s.split(/\s+/).filter(Boolean).length, b.length];
     };
     const pick = (c: number[]): string => {
-      const sel = flags.size === 0 ? c : c.filter((_v, i) => (i === 0 && flags.has('l')) || (i === 1 && flags.has('w')) || (i === 2 && flags.has('c')));
+      const sel =
+        flags.size === 0
+          ? c
+          : c.filter(
+              (_v, i) => (i === 0 && flags.has('l')) || (i === 1 && flags.has('w')) || (i === 2 && flags.has('c')),
+            );
       return sel.map((v) => String(v).padStart(flags.size === 1 ? 0 : 7)).join(' ');
     };
     if (args.length === 0) {
@@ -1055,7 +1142,10 @@ async function headTail(p: Proc, which: 'head' | 'tail'): Promise<number> {
   const cRaw = flags.get('c');
   let data: Buffer;
   try {
-    data = args.length && args[0] !== '-' ? p.ctx.fs.readFile(resolvePath(p.sh.cwd, args[0]!)) : await p.stdin.readAll(p.signal, MAX_FS_BYTES);
+    data =
+      args.length && args[0] !== '-'
+        ? p.ctx.fs.readFile(resolvePath(p.sh.cwd, args[0]!))
+        : await p.stdin.readAll(p.signal, MAX_FS_BYTES);
   } catch (e) {
     p.stderr.write(`${which}: cannot open '${args[0] ?? ''}' for reading: ${fsMessage(e)}\n`);
     return 1;

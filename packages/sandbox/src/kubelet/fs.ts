@@ -160,20 +160,41 @@ function sizeOf(n: FsNode): number {
 /** A container's filesystem as a fresh image would have it. */
 export function imageFilesystem(opts: { hostname: string; podIP: string; namespace: string }): MemFS {
   const fs = new MemFS();
-  for (const d of ['/bin', '/dev', '/etc', '/home', '/proc', '/root', '/sys', '/tmp', '/usr/bin', '/usr/local/bin', '/usr/sbin', '/var/log', '/var/run/secrets/kubernetes.io/serviceaccount']) {
+  for (const d of [
+    '/bin',
+    '/dev',
+    '/etc',
+    '/home',
+    '/proc',
+    '/root',
+    '/sys',
+    '/tmp',
+    '/usr/bin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/var/log',
+    '/var/run/secrets/kubernetes.io/serviceaccount',
+  ]) {
     fs.mkdir(d, { parents: true });
   }
   (fs.lookup('/tmp') as DirNode).mode = 0o1777;
   fs.writeFile('/etc/hostname', Buffer.from(`${opts.hostname}\n`));
   fs.writeFile(
     '/etc/hosts',
-    Buffer.from(`# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${opts.podIP}\t${opts.hostname}\n`),
+    Buffer.from(
+      `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${opts.podIP}\t${opts.hostname}\n`,
+    ),
   );
   fs.writeFile(
     '/etc/resolv.conf',
-    Buffer.from(`search ${opts.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n`),
+    Buffer.from(
+      `search ${opts.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n`,
+    ),
   );
-  fs.writeFile('/etc/passwd', Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n'));
+  fs.writeFile(
+    '/etc/passwd',
+    Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n'),
+  );
   fs.writeFile('/etc/group', Buffer.from('root:x:0:\nnobody:x:65534:\n'));
   fs.writeFile('/etc/os-release', Buffer.from('NAME="Sandbox Linux"\nID=sandbox\nPRETTY_NAME="Sandbox Linux"\n'));
   return fs;

@@ -12,10 +12,20 @@ export interface ContainerSpec {
   command?: string[];
   args?: string[];
   workingDir?: string;
-  env?: { name: string; value?: string; valueFrom?: Record<string, Record<string, unknown> | undefined> }[];
+  env?: { name: string; value?: string; valueFrom?: EnvVarSource }[];
   envFrom?: { prefix?: string; configMapRef?: { name?: string }; secretRef?: { name?: string } }[];
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  tty?: boolean;
+}
+
+export interface EnvVarSource {
+  fieldRef?: { fieldPath?: string };
+  configMapKeyRef?: { name?: string; key?: string };
+  secretKeyRef?: { name?: string; key?: string };
+  resourceFieldRef?: { resource?: string };
 }
 
 export interface PodSpec {
@@ -31,7 +41,7 @@ export interface PodSpec {
 }
 
 export function podSpec(pod: KubeObject): PodSpec {
-  return (pod.spec ?? {}) as PodSpec;
+  return pod.spec ?? {};
 }
 
 /** RFC 3339 with second precision, as metav1.Time serializes. */
@@ -133,6 +143,8 @@ export interface RunningPod {
   /** when containers stopped (graceful deletion) */
   stoppedMs?: number;
   containerStarts: Map<string, number>;
+  /** containers whose main process exited on its own (interactive `kubectl run -it` shells) */
+  exited?: Map<string, { exitCode: number; finishedMs: number }>;
 }
 
 interface Condition {
@@ -167,52 +179,71 @@ function volumeMounts(c: ContainerSpec): unknown[] | undefined {
   });
 }
 
-/** The status a kubelet posts for a pod whose containers run (or, once stopped, have completed). */
+/** The status a kubelet posts for a pod whose containers run (or have stopped / exited). */
 export function podStatus(pod: KubeObject, run: RunningPod): Record<string, unknown> {
   const spec = podSpec(pod);
+  const containers = spec.containers ?? [];
   const prev = (pod.status ?? {}) as { conditions?: Condition[] };
   const scheduledAt = prev.conditions?.find((c) => c.type === 'PodScheduled')?.lastTransitionTime;
-  const stopped = run.stoppedMs !== undefined;
-  const at = stopped ? run.stoppedMs! : run.startMs;
-  const notReady = stopped ? { reason: 'PodCompleted' } : {};
+  const endOf = (name: string): { exitCode: number; finishedMs: number } | undefined =>
+    run.stoppedMs !== undefined
+      ? (run.exited?.get(name) ?? { exitCode: 0, finishedMs: run.stoppedMs })
+      : run.exited?.get(name);
+  const ended = containers.filter((c) => endOf(c.name));
+  const allEnded = containers.length > 0 && ended.length === containers.length;
+  const lastEnd = Math.max(run.startMs, ...ended.map((c) => endOf(c.name)!.finishedMs));
+  const ready = ended.length === 0;
+  const why = allEnded ? 'PodCompleted' : ready ? undefined : 'ContainersNotReady';
+  const msg = allEnded || ready ? undefined : `containers with unready status: [${ended.map((c) => c.name).join(' ')}]`;
   const conds: Condition[] = [
-    condition('PodReadyToStartContainers', stopped ? 'False' : 'True', run.startMs),
-    condition('Initialized', 'True', run.startMs, stopped ? 'PodCompleted' : undefined),
-    condition('Ready', stopped ? 'False' : 'True', at, notReady.reason),
-    condition('ContainersReady', stopped ? 'False' : 'True', at, notReady.reason),
-    scheduledAt ? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: scheduledAt } : scheduledCondition(run.startMs),
+    condition('PodReadyToStartContainers', allEnded ? 'False' : 'True', allEnded ? lastEnd : run.startMs),
+    condition('Initialized', 'True', run.startMs, allEnded ? 'PodCompleted' : undefined),
+    condition('Ready', ready ? 'True' : 'False', ready ? run.startMs : lastEnd, why, msg),
+    condition('ContainersReady', ready ? 'True' : 'False', ready ? run.startMs : lastEnd, why, msg),
+    scheduledAt
+      ? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: scheduledAt }
+      : scheduledCondition(run.startMs),
   ];
   const statusOf = (c: ContainerSpec, init: boolean): Record<string, unknown> => {
     const started = run.containerStarts.get(c.name) ?? run.startMs;
     const id = containerID(run.uid, c.name);
     const image = normalizeImage(c.image ?? '');
-    const terminated = init || stopped;
+    const end = init ? { exitCode: 0, finishedMs: started } : endOf(c.name);
     const s: Record<string, unknown> = {
       name: c.name,
-      state: terminated
-        ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: rfc3339(started), finishedAt: rfc3339(init ? started : run.stoppedMs!), containerID: id } }
+      state: end
+        ? {
+            terminated: {
+              exitCode: end.exitCode,
+              reason: end.exitCode === 0 ? 'Completed' : 'Error',
+              startedAt: rfc3339(started),
+              finishedAt: rfc3339(end.finishedMs),
+              containerID: id,
+            },
+          }
         : { running: { startedAt: rfc3339(started) } },
       lastState: {},
-      ready: !terminated,
+      ready: !end,
       restartCount: 0,
       image,
       imageID: imageID(c.image ?? ''),
       containerID: id,
-      started: !terminated,
+      started: !end,
     };
     const vm = volumeMounts(c);
     if (vm) s.volumeMounts = vm;
     return s;
   };
+  const failed = ended.some((c) => endOf(c.name)!.exitCode !== 0);
   const status: Record<string, unknown> = {
-    phase: stopped ? 'Succeeded' : 'Running',
+    phase: allEnded ? (failed ? 'Failed' : 'Succeeded') : 'Running',
     conditions: conds,
     hostIP: run.hostIP,
     hostIPs: [{ ip: run.hostIP }],
     podIP: run.podIP,
     podIPs: [{ ip: run.podIP }],
     startTime: rfc3339(run.startMs),
-    containerStatuses: (spec.containers ?? []).map((c) => statusOf(c, false)),
+    containerStatuses: containers.map((c) => statusOf(c, false)),
     qosClass: qosClass(spec),
   };
   if (spec.initContainers?.length) status.initContainerStatuses = spec.initContainers.map((c) => statusOf(c, true));
@@ -262,18 +293,27 @@ function fieldValue(pod: KubeObject, path: string, run: { podIP: string; hostIP:
 function serviceEnv(store: Store, namespace: string): [string, string][] {
   const out: [string, string][] = [];
   const add = (svc: KubeObject): void => {
-    const spec = (svc.spec ?? {}) as { clusterIP?: string; ports?: { name?: string; port: number; protocol?: string }[] };
+    const spec = (svc.spec ?? {}) as {
+      clusterIP?: string;
+      ports?: { name?: string; port: number; protocol?: string }[];
+    };
     if (!spec.clusterIP || spec.clusterIP === 'None' || !spec.ports?.length) return;
     const prefix = svc.metadata.name!.toUpperCase().replace(/-/g, '_');
     const first = spec.ports[0]!;
     const proto = (first.protocol ?? 'TCP').toLowerCase();
     out.push([`${prefix}_SERVICE_HOST`, spec.clusterIP], [`${prefix}_SERVICE_PORT`, String(first.port)]);
-    for (const p of spec.ports) if (p.name) out.push([`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`, String(p.port)]);
+    for (const p of spec.ports)
+      if (p.name) out.push([`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`, String(p.port)]);
     out.push([`${prefix}_PORT`, `${proto}://${spec.clusterIP}:${first.port}`]);
     for (const p of spec.ports) {
       const pr = (p.protocol ?? 'TCP').toUpperCase();
       const base = `${prefix}_PORT_${p.port}_${pr}`;
-      out.push([base, `${pr.toLowerCase()}://${spec.clusterIP}:${p.port}`], [`${base}_PROTO`, pr.toLowerCase()], [`${base}_PORT`, String(p.port)], [`${base}_ADDR`, spec.clusterIP]);
+      out.push(
+        [base, `${pr.toLowerCase()}://${spec.clusterIP}:${p.port}`],
+        [`${base}_PROTO`, pr.toLowerCase()],
+        [`${base}_PORT`, String(p.port)],
+        [`${base}_ADDR`, spec.clusterIP],
+      );
     }
   };
   const seen = new Set<string>();
@@ -288,7 +328,13 @@ function serviceEnv(store: Store, namespace: string): [string, string][] {
 }
 
 /** The environment a container process starts with (image defaults + pod spec + service links). */
-export function containerEnv(store: Store, pod: KubeObject, c: ContainerSpec, run: { podIP: string; hostIP: string }, hostname: string): [string, string][] {
+export function containerEnv(
+  store: Store,
+  pod: KubeObject,
+  c: ContainerSpec,
+  run: { podIP: string; hostIP: string },
+  hostname: string,
+): [string, string][] {
   const ns = pod.metadata.namespace ?? 'default';
   const spec = podSpec(pod);
   const env = new Map<string, string>();
@@ -303,7 +349,8 @@ export function containerEnv(store: Store, pod: KubeObject, c: ContainerSpec, ru
     }
     if (ef.secretRef?.name) {
       const s = store.get('secrets', ns, ef.secretRef.name);
-      for (const [k, v] of Object.entries((s?.data ?? {}) as Record<string, string>)) defined.set(prefix + k, decodeSecret(v));
+      for (const [k, v] of Object.entries((s?.data ?? {}) as Record<string, string>))
+        defined.set(prefix + k, decodeSecret(v));
     }
   }
   for (const e of c.env ?? []) {
@@ -311,15 +358,15 @@ export function containerEnv(store: Store, pod: KubeObject, c: ContainerSpec, ru
     if (e.value !== undefined) v = expandEnvRefs(e.value, defined);
     else if (e.valueFrom) {
       const vf = e.valueFrom;
-      if (vf.fieldRef) v = fieldValue(pod, String(vf.fieldRef.fieldPath ?? ''), run);
+      if (vf.fieldRef) v = fieldValue(pod, vf.fieldRef.fieldPath ?? '', run);
       else if (vf.configMapKeyRef) {
-        const cm = store.get('configmaps', ns, String(vf.configMapKeyRef.name ?? ''));
-        v = ((cm?.data ?? {}) as Record<string, string>)[String(vf.configMapKeyRef.key ?? '')] ?? '';
+        const cm = store.get('configmaps', ns, vf.configMapKeyRef.name ?? '');
+        v = ((cm?.data ?? {}) as Record<string, string>)[vf.configMapKeyRef.key ?? ''] ?? '';
       } else if (vf.secretKeyRef) {
-        const s = store.get('secrets', ns, String(vf.secretKeyRef.name ?? ''));
-        v = decodeSecret(((s?.data ?? {}) as Record<string, unknown>)[String(vf.secretKeyRef.key ?? '')]);
+        const s = store.get('secrets', ns, vf.secretKeyRef.name ?? '');
+        v = decodeSecret(((s?.data ?? {}) as Record<string, unknown>)[vf.secretKeyRef.key ?? '']);
       } else if (vf.resourceFieldRef) {
-        const res = String(vf.resourceFieldRef.resource ?? '');
+        const res = vf.resourceFieldRef.resource ?? '';
         const [kind, name] = res.split('.') as [string, string];
         const raw = (kind === 'limits' ? c.resources?.limits : c.resources?.requests)?.[name];
         v = raw === undefined ? (name === 'cpu' ? '8' : '17179869184') : String(Math.ceil(parseQuantity(raw) ?? 0));
@@ -329,7 +376,10 @@ export function containerEnv(store: Store, pod: KubeObject, c: ContainerSpec, ru
   }
   for (const [k, v] of defined) env.set(k, v);
   // the master service's variables are always injected; other services' only with service links
-  const links = spec.enableServiceLinks !== false ? serviceEnv(store, ns) : serviceEnv(store, 'default').filter(([k]) => k.startsWith('KUBERNETES_'));
+  const links =
+    spec.enableServiceLinks !== false
+      ? serviceEnv(store, ns)
+      : serviceEnv(store, 'default').filter(([k]) => k.startsWith('KUBERNETES_'));
   for (const [k, v] of links) {
     if (!env.has(k)) env.set(k, v);
   }
@@ -347,9 +397,23 @@ export interface NodeOptions {
 }
 
 export function nodeObject(o: NodeOptions, now: number): KubeObject {
-  const capacity = { cpu: '8', 'ephemeral-storage': '102626232Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '16318412Ki', pods: '110' };
+  const capacity = {
+    cpu: '8',
+    'ephemeral-storage': '102626232Ki',
+    'hugepages-1Gi': '0',
+    'hugepages-2Mi': '0',
+    memory: '16318412Ki',
+    pods: '110',
+  };
   const t = rfc3339(now);
-  const cond = (type: string, status: string, reason: string, message: string): Record<string, string> => ({ type, status, lastHeartbeatTime: t, lastTransitionTime: t, reason, message });
+  const cond = (type: string, status: string, reason: string, message: string): Record<string, string> => ({
+    type,
+    status,
+    lastHeartbeatTime: t,
+    lastTransitionTime: t,
+    reason,
+    message,
+  });
   return {
     apiVersion: 'v1',
     kind: 'Node',

@@ -60,12 +60,19 @@ export function encodeFrame(protocol: string, channel: number, data: Buffer): Bu
   return out;
 }
 
-export type Frame = { kind: 'data'; channel: number; data: Buffer } | { kind: 'close'; channel: number } | { kind: 'invalid'; reason: string };
+export type Frame =
+  | { kind: 'data'; channel: number; data: Buffer }
+  | { kind: 'close'; channel: number }
+  | { kind: 'invalid'; reason: string };
 
 export function decodeFrame(protocol: string, msg: Buffer, isBinary: boolean): Frame | undefined {
   if (msg.length === 0) return undefined;
   if (protocol === V5 && msg[0] === CLOSE) {
-    if (msg.length !== 2) return { kind: 'invalid', reason: `Single channel byte should follow stream close signal. Got ${msg.length - 1} bytes` };
+    if (msg.length !== 2)
+      return {
+        kind: 'invalid',
+        reason: `Single channel byte should follow stream close signal. Got ${msg.length - 1} bytes`,
+      };
     return { kind: 'close', channel: msg[1]! };
   }
   if (isBase64(protocol) && !isBinary) {
@@ -76,14 +83,28 @@ export function decodeFrame(protocol: string, msg: Buffer, isBinary: boolean): F
 }
 
 /** The kubelet's status for a finished command (metav1.Status as JSON: no kind/apiVersion). */
-export function remoteCommandStatus(result: CommandResult, argv: string[], version: 1 | 4 | 5): Record<string, unknown> {
+export function remoteCommandStatus(
+  result: CommandResult,
+  argv: string[],
+  version: 1 | 4 | 5,
+): Record<string, unknown> {
   if (result.startError !== undefined) {
     const err = `error executing command in container: ${result.startError}`;
-    return { metadata: {}, status: 'Failure', message: `Internal error occurred: ${err}`, reason: 'InternalError', details: { causes: [{ message: err }] }, code: 500 };
+    return {
+      metadata: {},
+      status: 'Failure',
+      message: `Internal error occurred: ${err}`,
+      reason: 'InternalError',
+      details: { causes: [{ message: err }] },
+      code: 500,
+    };
   }
   if (result.exitCode === 0) return { metadata: {}, status: 'Success' };
   // v5 goes through kube-apiserver's stream translator, which re-wraps the kubelet's exit error
-  const inner = version === 5 ? `command terminated with exit code ${result.exitCode}` : `error executing command [${argv.join(' ')}], exit code ${result.exitCode}`;
+  const inner =
+    version === 5
+      ? `command terminated with exit code ${result.exitCode}`
+      : `error executing command [${argv.join(' ')}], exit code ${result.exitCode}`;
   return {
     metadata: {},
     status: 'Failure',
@@ -172,7 +193,8 @@ export class WsRemoteCommand {
     } else if (f.channel === RESIZE && this.io.tty) {
       try {
         const s = JSON.parse(f.data.toString('utf8')) as { Width?: unknown; Height?: unknown };
-        if (typeof s.Width === 'number' && typeof s.Height === 'number') for (const fn of this.#resize) fn({ width: s.Width, height: s.Height });
+        if (typeof s.Width === 'number' && typeof s.Height === 'number')
+          for (const fn of this.#resize) fn({ width: s.Width, height: s.Height });
       } catch {
         // a malformed resize message is ignored, as the kubelet logs and drops it
       }
@@ -180,19 +202,40 @@ export class WsRemoteCommand {
   }
 
   /** Report the result on the error channel and close the connection. */
-  async finish(result: CommandResult, argv: string[]): Promise<void> {
+  finish(result: CommandResult, argv: string[]): Promise<void> {
+    return this.#finishWith(remoteCommandStatus(result, argv, statusVersion(this.protocol)));
+  }
+
+  /** Report a failure that happened before any command ran (an InternalError status). */
+  finishWithError(message: string): Promise<void> {
+    return this.#finishWith({
+      metadata: {},
+      status: 'Failure',
+      message: `Internal error occurred: ${message}`,
+      reason: 'InternalError',
+      details: { causes: [{ message }] },
+      code: 500,
+    });
+  }
+
+  async #finishWith(status: Record<string, unknown>): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
     const ws = this.#ws;
     // let queued stdout/stderr frames go out first
-    await Promise.all([this.io.stdout, this.io.stderr].map((w) => (w ? new Promise<void>((r) => w.end(r)) : undefined)));
+    const outs = [this.io.stdout, this.io.stderr].filter((w) => w !== null);
+    await Promise.all(outs.map((w) => new Promise<void>((r) => w.end(r))));
     if (ws.readyState === ws.OPEN) {
       const v = statusVersion(this.protocol);
-      const status = remoteCommandStatus(result, argv, v);
       let payload: Buffer | undefined;
       if (v >= 4) payload = Buffer.from(JSON.stringify(status));
       else if (status.status !== 'Success') payload = Buffer.from(String(status.message));
-      if (payload) await new Promise<void>((r) => ws.send(encodeFrame(this.protocol, ERROR, payload), () => r()));
+      if (payload)
+        await new Promise<void>((r) => {
+          ws.send(encodeFrame(this.protocol, ERROR, payload), () => {
+            r();
+          });
+        });
       ws.close(1000);
     }
     this.#stdin?.destroy();

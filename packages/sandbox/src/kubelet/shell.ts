@@ -39,7 +39,23 @@ export class ShellSyntaxError extends Error {}
 
 type Token = { t: 'word'; word: Word } | { t: 'op'; op: string } | { t: 'redir'; fd: number; op: Redirect['op'] };
 
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'function', '{', '}']);
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'for',
+  'while',
+  'until',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'function',
+  '{',
+  '}',
+]);
 
 function isNameStart(c: string | undefined): boolean {
   return c !== undefined && /[A-Za-z_]/.test(c);
@@ -66,7 +82,8 @@ export function tokenize(src: string): Token[] {
       const close = src.indexOf('}', j + 2);
       if (close === -1) throw new ShellSyntaxError('bad substitution');
       const name = src.slice(j + 2, close);
-      if (!/^([A-Za-z_][A-Za-z0-9_]*|[0-9?#$@*])$/.test(name)) throw new ShellSyntaxError(`\${${name}}: bad substitution`);
+      if (!/^([A-Za-z_][A-Za-z0-9_]*|[0-9?#$@*])$/.test(name))
+        throw new ShellSyntaxError(`\${${name}}: bad substitution`);
       word ??= [];
       word.push({ text: name, kind: 'var', quoted });
       return close + 1;
@@ -132,7 +149,9 @@ export function tokenize(src: string): Token[] {
     } else if (c === '$') {
       i = dollar(i, false);
     } else if (c === '`' || c === '(' || c === ')') {
-      throw new ShellSyntaxError(c === '`' ? 'command substitution is not supported in this sandbox shell' : `syntax error: unexpected "${c}"`);
+      throw new ShellSyntaxError(
+        c === '`' ? 'command substitution is not supported in this sandbox shell' : `syntax error: unexpected "${c}"`,
+      );
     } else if (c === ';' || c === '&' || c === '|') {
       endWord();
       const two = src.slice(i, i + 2);
@@ -147,7 +166,7 @@ export function tokenize(src: string): Token[] {
       }
     } else if (c === '>' || c === '<') {
       let fd = c === '>' ? 1 : 0;
-      const w = word as Word | null;
+      const w = word;
       const single = w?.length === 1 ? w[0] : undefined;
       if (single && single.kind === 'lit' && !single.quoted && /^[0-9]$/.test(single.text)) {
         fd = Number(single.text);
@@ -198,12 +217,15 @@ export function parse(src: string): Script {
       if (cmd.words.length === 0 && first?.kind === 'lit' && !first.quoted) {
         const m = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(first.text);
         if (m) {
-          const rest: Word = [{ ...first, text: first.text.slice(m[0].length) }, ...t.word.slice(1)].filter((p) => p.text !== '' || p.kind === 'var');
+          const rest: Word = [{ ...first, text: first.text.slice(m[0].length) }, ...t.word.slice(1)].filter(
+            (p) => p.text !== '' || p.kind === 'var',
+          );
           cmd.assigns.push({ name: m[1]!, value: rest });
           continue;
         }
         const kw = literalText(t.word);
-        if (kw !== undefined && KEYWORDS.has(kw)) throw new ShellSyntaxError(`"${kw}" is not supported in this sandbox shell`);
+        if (kw !== undefined && KEYWORDS.has(kw))
+          throw new ShellSyntaxError(`"${kw}" is not supported in this sandbox shell`);
       }
       cmd.words.push(t.word);
     }
@@ -223,7 +245,8 @@ export function parse(src: string): Script {
       p.commands.push(command());
     }
     for (const c of p.commands) {
-      if (c.words.length === 0 && c.assigns.length === 0 && c.redirects.length === 0) throw new ShellSyntaxError('syntax error: unexpected "|"');
+      if (c.words.length === 0 && c.assigns.length === 0 && c.redirects.length === 0)
+        throw new ShellSyntaxError('syntax error: unexpected "|"');
     }
     return p;
   };
@@ -245,7 +268,8 @@ export function parse(src: string): Script {
     }
     script.push(ao);
     const n = toks[i];
-    if (n && !(n.t === 'op' && n.op === ';')) throw new ShellSyntaxError(`syntax error: unexpected "${n.t === 'op' ? n.op : 'word'}"`);
+    if (n && !(n.t === 'op' && n.op === ';'))
+      throw new ShellSyntaxError(`syntax error: unexpected "${n.t === 'op' ? n.op : 'word'}"`);
   }
   return script;
 }

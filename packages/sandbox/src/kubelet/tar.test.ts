@@ -38,7 +38,11 @@ test('GNU long names and PAX records are honoured', () => {
   // hand-built: a GNU 'L' record followed by the entry it names
   const name = 'n'.repeat(150);
   const plain = writeTar([{ name: 'short', type: 'file', mode: 0o644, mtimeMs: 0, data: Buffer.from('z') }]);
-  const lHeader = Buffer.from(writeTar([{ name: '././@LongLink', type: 'file', mode: 0o644, mtimeMs: 0, data: Buffer.from(name + '\0') }]).subarray(0, 1024));
+  const lHeader = Buffer.from(
+    writeTar([
+      { name: '././@LongLink', type: 'file', mode: 0o644, mtimeMs: 0, data: Buffer.from(name + '\0') },
+    ]).subarray(0, 1024),
+  );
   lHeader[156] = 'L'.charCodeAt(0);
   // fix the checksum after changing the type flag
   lHeader.write('        ', 148, 8, 'ascii');

@@ -182,10 +182,27 @@ export function readTar(buf: Buffer): TarEntry[] {
     name = pax.get('path') ?? globalPax.get('path') ?? longName ?? name;
     const linkname = pax.get('linkpath') ?? longLink ?? cstring(h, 157, 100);
     const mtimeRaw = pax.get('mtime');
-    const mtimeMs = mtimeRaw !== undefined && Number.isFinite(Number(mtimeRaw)) ? Math.round(Number(mtimeRaw) * 1000) : parseNumber(h, 136, 12) * 1000;
+    const mtimeMs =
+      mtimeRaw !== undefined && Number.isFinite(Number(mtimeRaw))
+        ? Math.round(Number(mtimeRaw) * 1000)
+        : parseNumber(h, 136, 12) * 1000;
     const realSize = pax.get('size') !== undefined ? Number(pax.get('size')) : size;
-    const type: TarEntry['type'] = typeflag === '0' || typeflag === '\0' || typeflag === '7' ? 'file' : typeflag === '5' ? 'dir' : typeflag === '2' ? 'symlink' : 'other';
-    entries.push({ name, type, mode: parseNumber(h, 100, 8), mtimeMs, data: type === 'file' ? Buffer.from(data.subarray(0, realSize)) : Buffer.alloc(0), linkname });
+    const type: TarEntry['type'] =
+      typeflag === '0' || typeflag === '\0' || typeflag === '7'
+        ? 'file'
+        : typeflag === '5'
+          ? 'dir'
+          : typeflag === '2'
+            ? 'symlink'
+            : 'other';
+    entries.push({
+      name,
+      type,
+      mode: parseNumber(h, 100, 8),
+      mtimeMs,
+      data: type === 'file' ? Buffer.from(data.subarray(0, realSize)) : Buffer.alloc(0),
+      linkname,
+    });
     pax = new Map();
     longName = undefined;
     longLink = undefined;

@@ -493,6 +493,19 @@ test('apply: malformed requests', () => {
   assert.deepEqual(out.data, { a: '2' });
 });
 
+test('apply: reset paths are neither applied nor owned; system metadata survives', () => {
+  const live = applyCm(undefined, cm({ a: '1' }), 'kubectl', T0);
+  live.metadata.creationTimestamp = T0;
+  live.metadata.uid = 'u1';
+  const applied = { ...cm({ a: '2' }), status: { phase: 'x' } };
+  applied.metadata.creationTimestamp = null as unknown as string;
+  const out = applyCm(live, applied, 'kubectl', T1, { resetPaths: [['status']] });
+  assert.equal(out.status, undefined);
+  assert.equal(out.metadata.creationTimestamp, T0);
+  assert.equal(out.metadata.uid, 'u1');
+  assert.deepEqual(mf(out)[0]?.fieldsV1, { 'f:data': { 'f:a': {} } });
+});
+
 test('apply does not mutate its inputs', () => {
   const live = applyCm(undefined, cm({ a: '1' }), 'kubectl', T0);
   const snapshot = structuredClone(live);

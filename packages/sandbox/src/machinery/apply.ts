@@ -8,7 +8,6 @@
 import type { KubeObject, ManagedFieldsEntry } from '../api/types.ts';
 import { ApiError, errors, type StatusCause } from '../errors/status.ts';
 import {
-  clone,
   difference,
   emptySet,
   fieldElement,
@@ -21,7 +20,6 @@ import {
   members,
   pathString,
   stableJson,
-  subtree,
   toFieldsV1,
   union,
   valueElement,
@@ -685,6 +683,13 @@ export function serverSideApply(opts: ApplyOptions): KubeObject {
     const liveNoMF = { ...liveObj, metadata: { ...(isObject(liveObj.metadata) ? liveObj.metadata : {}) } };
     delete liveNoMF.metadata.managedFields;
     let merged = mergeValue(liveNoMF, config, schema, ctx) as JsonObject;
+    // System-owned metadata is nobody's to apply: `creationTimestamp: null` from a dry-run manifest
+    // must not erase the live value (uid and resourceVersion stay as sent: they are preconditions).
+    if (isObject(liveNoMF.metadata) && isObject(merged.metadata)) {
+      for (const f of ['creationTimestamp', 'selfLink', 'generation', 'deletionTimestamp']) {
+        if (liveNoMF.metadata[f] !== undefined) merged.metadata[f] = liveNoMF.metadata[f];
+      }
+    }
     if (lastSet && !isEmpty(lastSet)) {
       let owned = emptySet();
       for (const m of managers.values()) owned = union(owned, m.set);
@@ -950,5 +955,3 @@ export function appliedFieldSet(
     throw e;
   }
 }
-
-export { subtree as fieldSubtree, clone as cloneFieldSet };

@@ -6,9 +6,9 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const alg: EcKeyGenParams & EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const alg: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 
 export interface KeyPair {
   /** PEM certificate */
@@ -50,7 +50,7 @@ function serial(): string {
 }
 
 export async function createCA(name: string, validDays = 3650): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -71,7 +71,7 @@ export async function createCA(name: string, validDays = 3650): Promise<Certific
     cert: cert.toString('pem') + '\n',
     key: caKey,
     async issue(opts: IssueOptions): Promise<KeyPair> {
-      const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+      const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
       const eku: string[] = [];
       if (opts.usage !== 'client') eku.push(x509.ExtendedKeyUsage.serverAuth);
       if (opts.usage !== 'server') eku.push(x509.ExtendedKeyUsage.clientAuth);

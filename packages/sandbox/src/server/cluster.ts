@@ -17,7 +17,7 @@ import { listen, tlsSocketOf, type Listener, type Req, type Res } from './listen
 import { parseRequestInfo, type RequestInfo } from './requestinfo.ts';
 import { decodeBody, negotiate, patchTypeOf, readBody, warningHeaders, watchSink, writeError, writeJSON } from './http.ts';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, DISCOVERY_V2_CONTENT_TYPE, type DiscoveryInput, type ExternalGroupVersion } from '../discovery/discovery.ts';
-import { OpenApiService } from '../openapi/openapi.ts';
+import { OpenApiService, etagMatches } from '../openapi/openapi.ts';
 import { toTable } from '../api/table.ts';
 import { Authenticator } from '../auth/authn.ts';
 import { RbacAuthorizer, forbiddenError } from '../auth/rbac.ts';
@@ -25,6 +25,7 @@ import { ServiceAccountTokens, createTokenRequest } from '../auth/serviceaccount
 import { impersonate } from '../auth/impersonation.ts';
 import { reviews } from '../auth/reviews.ts';
 import { installControllers } from '../controllers/controllers.ts';
+import { installAggregator, type Aggregator, type AggregatorOptions } from '../aggregator/aggregator.ts';
 
 export interface ClusterOptions {
   name: string;
@@ -36,6 +37,7 @@ export interface ClusterOptions {
   bookmarkIntervalMs?: number;
   /** Kubernetes version this cluster reports */
   version?: { major: string; minor: string; gitVersion: string };
+  aggregator?: AggregatorOptions;
 }
 
 /** Hooks later layers (aggregation, kubelet) install to take over some requests. */
@@ -74,6 +76,7 @@ export class SandboxCluster {
   readonly #opts: ClusterOptions;
   #listener: Listener | undefined;
   #stopControllers: (() => void) | undefined;
+  #aggregator: Aggregator | undefined;
   readonly #extraClientCAs: string[] = [];
 
   private constructor(opts: ClusterOptions, ca: CertificateAuthority, serving: KeyPair, admin: KeyPair) {
@@ -106,6 +109,7 @@ export class SandboxCluster {
     const admin = await ca.issue({ commonName: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' });
     const c = new SandboxCluster(opts, ca, serving, admin);
     c.#stopControllers = installControllers(c);
+    c.#aggregator = await installAggregator(c, opts.aggregator);
     return c;
   }
 
@@ -143,7 +147,14 @@ export class SandboxCluster {
     });
   }
 
+  /** the aggregation layer (front-proxy PKI, APIService routing) */
+  get aggregator(): Aggregator {
+    if (!this.#aggregator) throw new Error('aggregator not installed');
+    return this.#aggregator;
+  }
+
   async stop(): Promise<void> {
+    await this.#aggregator?.stop();
     this.#stopControllers?.();
     await this.#listener?.close();
     this.#listener = undefined;
@@ -287,7 +298,7 @@ export class SandboxCluster {
       case '/openapi/v2': {
         const doc = this.openapi.v2();
         const etag = `"${this.openapi.v2ETag()}"`;
-        if (req.headers['if-none-match'] === etag) {
+        if (etagMatches(req.headers['if-none-match'], etag)) {
           res.writeHead(304, { etag });
           res.end();
           return;
@@ -301,12 +312,28 @@ export class SandboxCluster {
         return;
     }
     if (path.startsWith('/openapi/v3/')) {
-      const doc = this.openapi.v3(path.slice('/openapi/v3/'.length));
+      const gvPath = path.slice('/openapi/v3/'.length);
+      const doc = this.openapi.v3Body(gvPath);
       if (doc === undefined) {
         writeText(res, 404, '404 page not found\n');
         return;
       }
-      writeJSON(res, 200, doc, { 'cache-control': 'public, immutable' });
+      const asked = ctx.url.searchParams.get('hash');
+      if (asked !== null && asked !== doc.hash) {
+        // kube redirects a stale hash to the current document's URL
+        res.writeHead(301, { location: `/openapi/v3/${gvPath}?hash=${doc.hash}`, 'cache-control': 'no-cache, private' });
+        res.end();
+        return;
+      }
+      const etag = `"${doc.hash}"`;
+      const cache = asked !== null ? 'public, immutable' : 'no-cache, private';
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        res.writeHead(304, { etag, 'cache-control': cache });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', etag, 'cache-control': cache, 'content-length': String(doc.body.length) });
+      res.end(doc.body);
       return;
     }
     const g = /^\/apis\/([^/]+)$/.exec(path);

@@ -203,6 +203,42 @@ function collect(s: Duplex): Promise<Buffer> {
   });
 }
 
+
+/** The far end of a session written against the codec only: records decoded frames in order. */
+class RawPeer {
+  readonly frames: Frame[] = [];
+  readonly comp = new HeaderCompressor();
+  readonly decomp = new HeaderDecompressor();
+  readonly #reader = new FrameReader();
+  #chain: Promise<void> = Promise.resolve();
+  #waiters: (() => void)[] = [];
+  readonly io: Duplex;
+  constructor(io: Duplex) {
+    this.io = io;
+    io.on('data', (chunk: Buffer) => {
+      this.#reader.push(chunk);
+      this.#chain = this.#chain.then(async () => {
+        for (let raw = this.#reader.next(); raw; raw = this.#reader.next()) this.frames.push(await decodeFrame(raw, this.decomp));
+        for (const w of this.#waiters.splice(0)) w();
+      });
+    });
+  }
+  async send(f: Frame): Promise<void> {
+    this.io.write(await encodeFrame(f, this.comp));
+  }
+  async waitFor(pred: (f: Frame) => boolean): Promise<Frame> {
+    for (;;) {
+      const f = this.frames.find(pred);
+      if (f) return f;
+      await new Promise<void>((r) => this.#waiters.push(r));
+    }
+  }
+  close(): void {
+    this.comp.close();
+    this.decomp.close();
+  }
+}
+
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 test('client and server sessions over a socket pair: echo, half-close, headers', async () => {
@@ -294,50 +330,49 @@ test('a peer that never sends WINDOW_UPDATE (like spdystream) still gets everyth
     st.reply();
     st.end(payload);
   });
-  // a minimal client written against the codec: it never sends WINDOW_UPDATE
-  const comp = new HeaderCompressor();
-  const decomp = new HeaderDecompressor();
-  b.write(await encodeFrame({ type: 'syn_stream', streamId: 1, associatedTo: 0, priority: 0, slot: 0, fin: true, unidirectional: false, headers: { streamtype: 'data' } }, comp));
-  const reader = new FrameReader();
-  const chunks: Buffer[] = [];
-  let sawReply = false;
-  await new Promise<void>((resolve, reject) => {
-    b.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
-      void (async () => {
-        for (let raw = reader.next(); raw; raw = reader.next()) {
-          const f = await decodeFrame(raw, decomp);
-          if (f.type === 'syn_reply') sawReply = true;
-          if (f.type === 'data') {
-            chunks.push(f.data);
-            if (f.fin) resolve();
-          }
-        }
-      })().catch(reject);
-    });
-  });
-  assert.ok(sawReply);
-  assert.equal(sha(Buffer.concat(chunks)), sha(payload));
+  const peer = new RawPeer(b);
+  await peer.send({ type: 'syn_stream', streamId: 1, associatedTo: 0, priority: 0, slot: 0, fin: true, unidirectional: false, headers: { streamtype: 'data' } });
+  await peer.waitFor((f) => f.type === 'data' && f.fin);
+  const types = peer.frames.map((f) => f.type);
+  assert.deepEqual(types.slice(0, 2), ['settings', 'syn_reply']);
+  assert.ok(!types.includes('window_update'));
+  const data = Buffer.concat(peer.frames.flatMap((f) => (f.type === 'data' ? [f.data] : [])));
+  assert.equal(sha(data), sha(payload));
   server.destroy();
-  comp.close();
-  decomp.close();
+  peer.close();
 });
 
 test('garbage on the wire ends the session with GOAWAY(PROTOCOL_ERROR), nothing throws', async () => {
   const [a, b] = duplexPair();
   const server = new SpdySession(a, { server: true });
   server.on('stream', () => assert.fail('no stream expected'));
-  const received: Buffer[] = [];
-  b.on('data', (c: Buffer) => received.push(c));
+  const peer = new RawPeer(b);
   b.write(control(6, 0, u32(1), 2)); // SPDY/2 PING
   const [err] = (await once(server, 'close')) as [Error | undefined];
   assert.match(String(err), /unsupported SPDY version 2/);
-  const reader = new FrameReader();
-  reader.push(Buffer.concat(received));
-  const raw = reader.next();
-  assert.ok(raw);
-  const f = await decodeFrame(raw, new HeaderDecompressor());
-  assert.deepEqual(f, { type: 'goaway', lastGoodStreamId: 0, status: GoAwayStatus.PROTOCOL_ERROR });
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'goaway'), { type: 'goaway', lastGoodStreamId: 0, status: GoAwayStatus.PROTOCOL_ERROR });
+  peer.close();
+});
+
+test('a header block that is not lowercase resets the stream, the session lives on', async () => {
+  const [a, b] = duplexPair();
+  const server = new SpdySession(a, { server: true });
+  const seen: string[] = [];
+  server.on('stream', (st) => {
+    seen.push(st.headers.port ?? '');
+    st.reply();
+  });
+  const peer = new RawPeer(b);
+  // a hand-made header block with an uppercase name, compressed in the peer's context
+  const bad = await peer.comp.compress(Buffer.concat([u32(1), ...pair('Port', '1')]));
+  b.write(control(1, 0, Buffer.concat([u32(1), u32(0), Buffer.alloc(2), bad])));
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'rst_stream'), { type: 'rst_stream', streamId: 1, status: RstStatus.PROTOCOL_ERROR });
+  await peer.send({ type: 'syn_stream', streamId: 3, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: { port: '2' } });
+  await peer.waitFor((f) => f.type === 'syn_reply');
+  assert.deepEqual(seen, ['2']);
+  assert.equal(server.closed, false);
+  server.destroy();
+  peer.close();
 });
 
 test('stream-level errors reset only that stream', async () => {
@@ -369,14 +404,13 @@ test('ids: servers must not accept even stream ids from clients', async () => {
   const server = new SpdySession(a, { server: true });
   let streams = 0;
   server.on('stream', () => streams++);
-  const comp = new HeaderCompressor();
-  b.write(await encodeFrame({ type: 'syn_stream', streamId: 2, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: {} }, comp));
-  const [chunk] = (await once(b, 'data')) as [Buffer];
-  const reader = new FrameReader();
-  reader.push(chunk);
-  const f = await decodeFrame(reader.next()!, new HeaderDecompressor());
-  assert.deepEqual(f, { type: 'rst_stream', streamId: 2, status: RstStatus.PROTOCOL_ERROR });
+  const peer = new RawPeer(b);
+  await peer.send({ type: 'syn_stream', streamId: 2, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: {} });
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'rst_stream'), { type: 'rst_stream', streamId: 2, status: RstStatus.PROTOCOL_ERROR });
+  // a ping from the client (odd id) is echoed
+  await peer.send({ type: 'ping', id: 7 });
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'ping'), { type: 'ping', id: 7 });
   assert.equal(streams, 0);
   server.destroy();
-  comp.close();
+  peer.close();
 });

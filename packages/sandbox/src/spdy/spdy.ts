@@ -20,6 +20,7 @@
 
 import { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import {
   DEFAULT_WINDOW,
   FrameReader,
@@ -206,11 +207,19 @@ export class SpdyStream extends Duplex {
   }
 
   override _read(): void {
-    if (this.#overrun && this.readableLength < this.readableHighWaterMark) {
+    // read() calls _read before taking its bytes out of the buffer, and not again until the next
+    // push: look at what was consumed once this read has completed
+    process.nextTick(() => {
+      this.#afterRead();
+    });
+  }
+
+  #afterRead(): void {
+    if (this.#overrun) {
       this.#overrun = false;
       this.#host.resume(this);
     }
-    if (this.#remoteFin || !this.#host.alive()) return;
+    if (this.#remoteFin || this.destroyed || !this.#host.alive()) return;
     const consumed = this.#pushed - this.readableLength - this.#credited;
     if (consumed > 0 && this.#recvWindow < this.#initialRecvWindow / 2) {
       this.#credited += consumed;
@@ -377,6 +386,8 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       maxDataFrame,
     };
 
+    // small control frames (WINDOW_UPDATE, SYN_REPLY) must not wait for Nagle and delayed ACKs
+    (transport as Partial<Pick<Socket, 'setNoDelay'>>).setNoDelay?.(true);
     transport.on('data', (chunk: Buffer) => {
       this.#reader.push(chunk);
       void this.#pump();
@@ -392,9 +403,8 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       if (this.#lingerTimer) clearTimeout(this.#lingerTimer);
       this.#teardown();
     });
-    if (this.#ourInitialWindow !== DEFAULT_WINDOW) {
-      void this.#send({ type: 'settings', clear: false, entries: [{ id: SettingId.INITIAL_WINDOW_SIZE, flags: 0, value: this.#ourInitialWindow }] });
-    }
+    // announcing our window tells a peer that we take part in flow control (spdystream ignores it)
+    void this.#send({ type: 'settings', clear: false, entries: [{ id: SettingId.INITIAL_WINDOW_SIZE, flags: 0, value: this.#ourInitialWindow }] });
   }
 
   get closed(): boolean {
