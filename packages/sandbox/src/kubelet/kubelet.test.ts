@@ -197,6 +197,13 @@ test('exec and cp with kubectl', async () => {
   assert.equal(await readFile(back, 'utf8'), 'hello from the host\n');
 });
 
+test('kubectl run -i --rm attaches to the container shell and reports its exit code', async () => {
+  const r = await kubectl(['run', '-i', '--rm', 'shell', '--image=busybox', '--restart=Never', '--', 'sh'], 'echo hi\nexit 3\n');
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stdout, /^hi\n/);
+  assert.match(r.stderr, /pod default\/shell terminated \(Error\)/);
+});
+
 function wsExec(query: string, protocols: string[]): { ws: WebSocket; frames: Buffer[]; closed: Promise<void> } {
   const url = `${cluster.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/p/exec?${query}`;
   const ws = new WebSocket(url, protocols, { ca: cluster.ca.cert, cert: cluster.admin.cert, key: cluster.admin.key });

@@ -477,16 +477,18 @@ export class Kubelet {
    * exits while attached, the container terminates (per the restart policy) as `kubectl run -it` expects.
    */
   async #attachInteractive(container: ContainerRuntime, argv: string[], io: CommandIO): Promise<CommandResult> {
-    const result = await runCommand(container, argv, io);
+    const exit = await runCommand(container, argv, io);
+    // attach never reports the process's exit code (the pod status does)
+    const result: CommandResult = { exitCode: 0 };
     if (container.stopped.aborted || (io.signal?.aborted && !container.stdinOnce)) return result;
     const rt = [...this.#pods.values()].find((r) => r.containers.get(container.containerName) === container);
     const pod = rt && this.cluster.store.get('pods', rt.namespace, rt.name);
     if (!rt || pod?.metadata.uid !== rt.uid) return result;
     const policy = (pod.spec as { restartPolicy?: string }).restartPolicy ?? 'Always';
-    if (policy === 'Always' || (policy === 'OnFailure' && result.exitCode !== 0)) return result;
+    if (policy === 'Always' || (policy === 'OnFailure' && exit.exitCode !== 0)) return result;
     rt.exited ??= new Map();
     rt.exited.set(container.containerName, {
-      exitCode: result.startError ? 128 : result.exitCode,
+      exitCode: exit.startError ? 128 : exit.exitCode,
       finishedMs: Date.now(),
     });
     const next = thaw(pod);

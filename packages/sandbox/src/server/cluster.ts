@@ -15,7 +15,7 @@ import { isVirtual } from '../api/builtin.ts';
 import { createCA, type CertificateAuthority, type KeyPair } from '../pki/pki.ts';
 import { listen, tlsSocketOf, type Listener, type Req, type Res } from './listener.ts';
 import { parseRequestInfo, type RequestInfo } from './requestinfo.ts';
-import { decodeBody, negotiate, patchTypeOf, readBody, warningHeaders, watchSink, writeError, writeJSON } from './http.ts';
+import { decodeBody, negotiate, patchTypeOf, readBody, warningHeaders, watchSink, writeError, writeJSON, writeListJSON } from './http.ts';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, DISCOVERY_V2_CONTENT_TYPE, type DiscoveryInput, type ExternalGroupVersion } from '../discovery/discovery.ts';
 import { OpenApiService, etagMatches } from '../openapi/openapi.ts';
 import { toTable } from '../api/table.ts';
@@ -418,9 +418,15 @@ export class SandboxCluster {
         respond(200, out.body);
         return;
       }
-      case 'list':
-        respond(200, this.rest.listObject(r));
+      case 'list': {
+        const list = this.rest.listObject(r);
+        if (neg.as === '') {
+          writeListJSON(res, list);
+          return;
+        }
+        respond(200, list);
         return;
+      }
       case 'watch': {
         const table = neg.as === 'Table';
         // resolve selector errors before committing to a 200 stream

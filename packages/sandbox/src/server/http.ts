@@ -5,6 +5,7 @@
 
 import { parse as parseYaml } from 'yaml';
 import { errors, ApiError, isApiError } from '../errors/status.ts';
+import { jsonOf } from '../store/store.ts';
 import type { Req, Res } from './listener.ts';
 import type { WatchSink } from '../api/rest.ts';
 
@@ -122,6 +123,16 @@ export function writeJSON(res: Res, code: number, body: unknown, headers: Record
   res.end(data);
 }
 
+/** A list response assembled from the cached JSON of each stored item (see store.jsonOf). */
+export function writeListJSON(res: Res, list: { items?: unknown } & Record<string, unknown>): void {
+  const { items, ...head } = list;
+  const parts = Array.isArray(items) ? items.map((o) => jsonOf(o as object)) : [];
+  const prefix = JSON.stringify(head).slice(0, -1);
+  const data = Buffer.from(`${prefix}${prefix.length > 1 ? ',' : ''}"items":[${parts.join(',')}]}`);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(data.length), 'cache-control': 'no-cache, private' });
+  res.end(data);
+}
+
 export function writeError(res: Res, e: unknown): void {
   const err = isApiError(e) ? e : errors.internal(e instanceof Error ? e.message : String(e), e);
   const headers: Record<string, string> = {};
@@ -152,7 +163,7 @@ export function watchSink(req: Req, res: Res, contentType = 'application/json'):
   return {
     send(type, object) {
       if (closed) return;
-      res.write(JSON.stringify({ type, object }) + '\n');
+      res.write(`{"type":${JSON.stringify(type)},"object":${jsonOf(object as object)}}\n`);
     },
     end() {
       if (!closed) res.end();

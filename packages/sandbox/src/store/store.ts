@@ -188,3 +188,19 @@ export function deepFreeze<T>(o: T): T {
 export function thaw<T>(o: T): T {
   return structuredClone(o);
 }
+
+const jsonCache = new WeakMap<object, string>();
+
+/**
+ * JSON of a stored object, computed once: stored objects are frozen, so their serialization never
+ * changes. Lists of thousands of objects are then assembled by concatenation instead of re-encoding.
+ */
+export function jsonOf(o: object): string {
+  if (!Object.isFrozen(o)) return JSON.stringify(o);
+  let s = jsonCache.get(o);
+  if (s === undefined) {
+    s = JSON.stringify(o);
+    jsonCache.set(o, s);
+  }
+  return s;
+}
