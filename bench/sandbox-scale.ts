@@ -6,13 +6,19 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { startSandbox } from '@cluster-gateway/sandbox';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, lists: { type: 'string', default: '20' } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '10000' }, lists: { type: 'string', default: '20' } },
+});
 const count = Number(values.count);
 const lists = Number(values.lists);
 
 const sandbox = await startSandbox({ clusters: ['scale'] });
 const c = sandbox.clusters.get('scale')!;
-const agent = new Agent({ connect: { ca: c.ca.cert, cert: c.admin.cert, key: c.admin.key }, allowH2: true, connections: 8 });
+const agent = new Agent({
+  connect: { ca: c.ca.cert, cert: c.admin.cert, key: c.admin.key },
+  allowH2: true,
+  connections: 8,
+});
 const base = c.url;
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
@@ -35,8 +41,14 @@ await Promise.all(
       const r = await call('POST', '/api/v1/namespaces/scale/secrets', {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: `cluster-${i}`, labels: { 'cluster.core.oam.dev/cluster-credential-type': 'ServiceAccountToken' } },
-        data: { endpoint: Buffer.from(`https://10.0.${i >> 8}.${i & 255}:6443`).toString('base64'), token: Buffer.from('x'.repeat(64)).toString('base64') },
+        metadata: {
+          name: `cluster-${i}`,
+          labels: { 'cluster.core.oam.dev/cluster-credential-type': 'ServiceAccountToken' },
+        },
+        data: {
+          endpoint: Buffer.from(`https://10.0.${i >> 8}.${i & 255}:6443`).toString('base64'),
+          token: Buffer.from('x'.repeat(64)).toString('base64'),
+        },
       });
       if (r.status !== 201) throw new Error(`create ${i}: ${r.status} ${r.text}`);
     }
@@ -56,7 +68,10 @@ for (let i = 0; i < lists; i++) {
 times.sort((a, b) => a - b);
 const pct = (p: number): number => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
 const sel = performance.now();
-await call('GET', '/api/v1/namespaces/scale/secrets?labelSelector=cluster.core.oam.dev%2Fcluster-credential-type&limit=500');
+await call(
+  'GET',
+  '/api/v1/namespaces/scale/secrets?labelSelector=cluster.core.oam.dev%2Fcluster-credential-type&limit=500',
+);
 const pageMs = performance.now() - sel;
 
 process.stdout.write(

@@ -63,10 +63,15 @@ describe('kubectl CRUD on ConfigMaps', () => {
     const entry = live.metadata.managedFields.find((f: { manager: string }) => f.manager === 'kubectl');
     assert.equal(entry.operation, 'Apply');
     assert.ok(entry.fieldsV1['f:data']['f:k']);
-    const other = await cut.kubectl(['apply', '--server-side', '--field-manager=other', '-f', '-'], { stdin: m.replace('k: v1', 'k: v2') });
+    const other = await cut.kubectl(['apply', '--server-side', '--field-manager=other', '-f', '-'], {
+      stdin: m.replace('k: v1', 'k: v2'),
+    });
     assert.notEqual(other.code, 0);
     assert.match(other.stderr, /conflict/i);
-    await cut.k(['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', '-'], m.replace('k: v1', 'k: v2'));
+    await cut.k(
+      ['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', '-'],
+      m.replace('k: v1', 'k: v2'),
+    );
     assert.equal(JSON.parse(await cut.k(['-n', ns, 'get', 'cm', 'ssa', '-o', 'json'])).data.k, 'v2');
   });
 
@@ -77,14 +82,29 @@ describe('kubectl CRUD on ConfigMaps', () => {
   });
 
   test('generateName gives a unique suffix', async () => {
-    const out = await cut.k(['create', '-o', 'name', '-f', '-'], `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: gen-\n  namespace: ${ns}\n`);
+    const out = await cut.k(
+      ['create', '-o', 'name', '-f', '-'],
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: gen-\n  namespace: ${ns}\n`,
+    );
     assert.match(out.trim(), /^configmap\/gen-[a-z0-9]{5}$/);
   });
 });
 
 describe('watch', () => {
   test('kubectl get -w sees ADDED, MODIFIED and DELETED', async () => {
-    const child = cut.spawnKubectl(['-n', ns, 'get', 'configmaps', '-w', '--output-watch-events', '-l', 'watched=yes', '-o', 'custom-columns=EVENT:.type,NAME:.object.metadata.name,V:.object.data.v', '--no-headers']);
+    const child = cut.spawnKubectl([
+      '-n',
+      ns,
+      'get',
+      'configmaps',
+      '-w',
+      '--output-watch-events',
+      '-l',
+      'watched=yes',
+      '-o',
+      'custom-columns=EVENT:.type,NAME:.object.metadata.name,V:.object.data.v',
+      '--no-headers',
+    ]);
     try {
       // the watch is established once the initial (empty) list was printed; give it a moment
       await new Promise((r) => setTimeout(r, 1000));
@@ -94,7 +114,10 @@ describe('watch', () => {
       await cut.k(['-n', ns, 'delete', 'cm', 'w1']);
       const lines = await collectLines(child, (ls) => ls.some((l) => l.startsWith('DELETED')));
       const events = lines.map((l) => l.split(/\s+/));
-      assert.deepEqual(events.map((e) => e[0]), ['ADDED', 'MODIFIED', 'DELETED']);
+      assert.deepEqual(
+        events.map((e) => e[0]),
+        ['ADDED', 'MODIFIED', 'DELETED'],
+      );
       assert.equal(events[1]![2], '2');
     } finally {
       child.kill();
@@ -106,11 +129,25 @@ describe('watch', () => {
     const list = await core.listNamespacedConfigMap({ namespace: ns });
     const rv = list.metadata!.resourceVersion!;
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'resume' }, data: { a: '1' } } });
-    const r = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${rv}&timeoutSeconds=1`);
+    const r = await cut.request(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${rv}&timeoutSeconds=1`,
+    );
     assert.equal(r.status, 200);
-    const events = r.body.trim().split('\n').map((l) => JSON.parse(l));
-    assert.ok(events.some((e: { type: string; object: { metadata: { name: string } } }) => e.type === 'ADDED' && e.object.metadata.name === 'resume'));
-    const old = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1`);
+    const events = r.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.ok(
+      events.some(
+        (e: { type: string; object: { metadata: { name: string } } }) =>
+          e.type === 'ADDED' && e.object.metadata.name === 'resume',
+      ),
+    );
+    const old = await cut.request(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1`,
+    );
     if (cut.sandbox) {
       const ev = JSON.parse(old.body.trim().split('\n')[0]!);
       assert.equal(ev.type, 'ERROR');
@@ -118,13 +155,24 @@ describe('watch', () => {
     }
   });
 
-  test('bookmarks arrive when asked for', { skip: !process.env.KUBECONFIG_UNDER_TEST ? false : 'bookmark interval is a minute on real clusters' }, async () => {
-    const list = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps`);
-    const rv = list.json().metadata.resourceVersion;
-    const r = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=2`);
-    const events = r.body.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    assert.ok(events.some((e: { type: string }) => e.type === 'BOOKMARK'));
-  });
+  test(
+    'bookmarks arrive when asked for',
+    { skip: !process.env.KUBECONFIG_UNDER_TEST ? false : 'bookmark interval is a minute on real clusters' },
+    async () => {
+      const list = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps`);
+      const rv = list.json().metadata.resourceVersion;
+      const r = await cut.request(
+        'GET',
+        `/api/v1/namespaces/${ns}/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=2`,
+      );
+      const events = r.body
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      assert.ok(events.some((e: { type: string }) => e.type === 'BOOKMARK'));
+    },
+  );
 });
 
 describe('authorization', () => {
@@ -135,7 +183,10 @@ describe('authorization', () => {
     await cut.k(['-n', ns, 'create', 'role', 'secret-reader', '--verb=get,list', '--resource=secrets']);
     await cut.k(['-n', ns, 'create', 'rolebinding', 'alice-reads', '--role=secret-reader', '--user=alice']);
     assert.equal((await cut.k(['-n', ns, 'auth', 'can-i', 'list', 'secrets', '--as', 'alice'])).trim(), 'yes');
-    assert.equal((await cut.kubectl(['-n', 'default', 'auth', 'can-i', 'list', 'secrets', '--as', 'alice'])).stdout.trim(), 'no');
+    assert.equal(
+      (await cut.kubectl(['-n', 'default', 'auth', 'can-i', 'list', 'secrets', '--as', 'alice'])).stdout.trim(),
+      'no',
+    );
     // impersonated request is really authorized as alice
     const denied = await cut.kubectl(['-n', ns, 'get', 'configmaps', '--as', 'alice']);
     assert.notEqual(denied.code, 0);
@@ -167,7 +218,10 @@ describe('authorization', () => {
   });
 
   test('a bad bearer token is 401, anonymous is forbidden from resources', async () => {
-    const bad = await cut.request('GET', '/api/v1/namespaces', { anonymous: true, headers: { authorization: 'Bearer not-a-token' } });
+    const bad = await cut.request('GET', '/api/v1/namespaces', {
+      anonymous: true,
+      headers: { authorization: 'Bearer not-a-token' },
+    });
     assert.equal(bad.status, 401);
     assert.equal(bad.json().kind, 'Status');
     const anon = await cut.request('GET', '/api/v1/namespaces', { anonymous: true });
@@ -183,8 +237,14 @@ describe('consistency and errors', () => {
     await cut.k(['-n', ns, 'patch', 'cm', 'stale', '-p', '{"data":{"a":"2"}}']);
     const r = await cut.kubectl(['replace', '-f', '-'], { stdin: old.replace('"a": "1"', '"a": "3"') });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /Operation cannot be fulfilled on configmaps "stale": the object has been modified; please apply your changes to the latest version and try again/);
-    const raw = await cut.request('PUT', `/api/v1/namespaces/${ns}/configmaps/stale`, { body: old, headers: { 'content-type': 'application/json' } });
+    assert.match(
+      r.stderr,
+      /Operation cannot be fulfilled on configmaps "stale": the object has been modified; please apply your changes to the latest version and try again/,
+    );
+    const raw = await cut.request('PUT', `/api/v1/namespaces/${ns}/configmaps/stale`, {
+      body: old,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(raw.status, 409);
     assert.equal(raw.json().reason, 'Conflict');
   });
@@ -195,35 +255,75 @@ describe('consistency and errors', () => {
     assert.match(dup.stderr, /configmaps "dup" already exists/);
     const nf = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps/nope`);
     assert.equal(nf.status, 404);
-    assert.deepEqual({ ...nf.json(), metadata: undefined }, { kind: 'Status', apiVersion: 'v1', metadata: undefined, status: 'Failure', message: 'configmaps "nope" not found', reason: 'NotFound', details: { name: 'nope', kind: 'configmaps' }, code: 404 });
-    const inv = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad_Name' } }), headers: { 'content-type': 'application/json' } });
+    assert.deepEqual(
+      { ...nf.json(), metadata: undefined },
+      {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: undefined,
+        status: 'Failure',
+        message: 'configmaps "nope" not found',
+        reason: 'NotFound',
+        details: { name: 'nope', kind: 'configmaps' },
+        code: 404,
+      },
+    );
+    const inv = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad_Name' } }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(inv.status, 422);
     assert.equal(inv.json().reason, 'Invalid');
-    assert.match(inv.json().message, /ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
-    const nsMissing = await cut.request('POST', `/api/v1/namespaces/does-not-exist-x/configmaps`, { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }), headers: { 'content-type': 'application/json' } });
+    assert.match(
+      inv.json().message,
+      /ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    );
+    const nsMissing = await cut.request('POST', `/api/v1/namespaces/does-not-exist-x/configmaps`, {
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(nsMissing.status, 404);
     assert.equal(nsMissing.json().message, 'namespaces "does-not-exist-x" not found');
   });
 
   test('malformed bodies, unknown kinds, oversized bodies and bad selectors are clean errors', async () => {
-    const json = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: '{"apiVersion": "v1", "kind": ', headers: { 'content-type': 'application/json' } });
+    const json = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      body: '{"apiVersion": "v1", "kind": ',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(json.status, 400);
     assert.equal(json.json().kind, 'Status');
-    const yaml = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: 'a: [b\n  c: :', headers: { 'content-type': 'application/yaml' } });
+    const yaml = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+      body: 'a: [b\n  c: :',
+      headers: { 'content-type': 'application/yaml' },
+    });
     assert.equal(yaml.status, 400);
-    const unknown = await cut.kubectl(['apply', '-f', '-'], { stdin: 'apiVersion: example.com/v1\nkind: Nope\nmetadata:\n  name: x\n' });
+    const unknown = await cut.kubectl(['apply', '-f', '-'], {
+      stdin: 'apiVersion: example.com/v1\nkind: Nope\nmetadata:\n  name: x\n',
+    });
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no matches for kind "Nope" in version "example.com\/v1"|resource mapping not found/);
     const big = await cut.request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
-      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { a: 'x'.repeat(3 * 1024 * 1024 + 10) } }),
+      body: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'big' },
+        data: { a: 'x'.repeat(3 * 1024 * 1024 + 10) },
+      }),
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(big.status, 413);
     assert.equal(big.json().reason, 'RequestEntityTooLarge');
-    const sel = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('a in (b')}`);
+    const sel = await cut.request(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps?labelSelector=${encodeURIComponent('a in (b')}`,
+    );
     assert.equal(sel.status, 400);
     assert.equal(sel.json().kind, 'Status');
-    const fsel = await cut.request('GET', `/api/v1/namespaces/${ns}/configmaps?fieldSelector=${encodeURIComponent('spec.nope=1')}`);
+    const fsel = await cut.request(
+      'GET',
+      `/api/v1/namespaces/${ns}/configmaps?fieldSelector=${encodeURIComponent('spec.nope=1')}`,
+    );
     assert.equal(fsel.status, 400);
     assert.match(fsel.json().message, /field label not supported: spec.nope/);
     const kbad = await cut.kubectl(['-n', ns, 'get', 'cm', '-l', 'a in (b']);
@@ -237,22 +337,39 @@ describe('selectors and pagination', () => {
   test('label selectors with every operator, field selectors, limit/continue', async () => {
     const core = cut.kc.makeApiClient(CoreV1Api);
     for (let i = 0; i < 7; i++) {
-      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: `p${i}`, labels: { idx: String(i), parity: i % 2 ? 'odd' : 'even', ...(i < 3 ? { low: '' } : {}) } } } });
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: {
+          metadata: {
+            name: `p${i}`,
+            labels: { idx: String(i), parity: i % 2 ? 'odd' : 'even', ...(i < 3 ? { low: '' } : {}) },
+          },
+        },
+      });
     }
-    const names = async (sel: string): Promise<string[]> => (await core.listNamespacedConfigMap({ namespace: ns, labelSelector: sel })).items.map((c) => c.metadata!.name!);
+    const names = async (sel: string): Promise<string[]> =>
+      (await core.listNamespacedConfigMap({ namespace: ns, labelSelector: sel })).items.map((c) => c.metadata!.name!);
     assert.deepEqual(await names('parity=odd'), ['p1', 'p3', 'p5']);
     assert.deepEqual(await names('parity!=odd,idx'), ['p0', 'p2', 'p4', 'p6']);
     assert.deepEqual(await names('idx in (1,2),parity notin (even)'), ['p1']);
     assert.deepEqual(await names('low'), ['p0', 'p1', 'p2']);
     assert.deepEqual(await names('!low,idx'), ['p3', 'p4', 'p5', 'p6']);
     const byName = await core.listNamespacedConfigMap({ namespace: ns, fieldSelector: 'metadata.name=p4' });
-    assert.deepEqual(byName.items.map((c) => c.metadata!.name), ['p4']);
+    assert.deepEqual(
+      byName.items.map((c) => c.metadata!.name),
+      ['p4'],
+    );
 
     const seen: string[] = [];
     let cont: string | undefined;
     let pages = 0;
     do {
-      const page = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'idx', limit: 3, _continue: cont });
+      const page = await core.listNamespacedConfigMap({
+        namespace: ns,
+        labelSelector: 'idx',
+        limit: 3,
+        _continue: cont,
+      });
       seen.push(...page.items.map((c) => c.metadata!.name!));
       cont = page.metadata?._continue || undefined;
       pages++;
@@ -268,7 +385,12 @@ describe('CustomResourceDefinitions', () => {
   test('ManagedCluster CRD from the upstream sample serves objects that round-trip', async () => {
     const crd = await readFile(new URL('crds/managedcluster.yaml', SAMPLES), 'utf8');
     await cut.k(['apply', '-f', '-'], crd);
-    await cut.k(['wait', '--for=condition=Established', 'crd/managedclusters.cluster.open-cluster-management.io', '--timeout=30s']);
+    await cut.k([
+      'wait',
+      '--for=condition=Established',
+      'crd/managedclusters.cluster.open-cluster-management.io',
+      '--timeout=30s',
+    ]);
     const mc = `apiVersion: cluster.open-cluster-management.io/v1\nkind: ManagedCluster\nmetadata:\n  name: fid-cluster\n  labels: {env: test}\nspec:\n  hubAcceptsClient: true\n  leaseDurationSeconds: 60\n`;
     await cut.k(['apply', '-f', '-'], mc);
     const got = JSON.parse(await cut.k(['get', 'managedcluster', 'fid-cluster', '-o', 'json']));
@@ -276,20 +398,67 @@ describe('CustomResourceDefinitions', () => {
     assert.equal(got.metadata.labels.env, 'test');
     assert.equal(got.metadata.generation, 1);
     const custom = cut.kc.makeApiClient(CustomObjectsApi);
-    const viaClient = (await custom.getClusterCustomObject({ group: 'cluster.open-cluster-management.io', version: 'v1', plural: 'managedclusters', name: 'fid-cluster' })) as { spec: { hubAcceptsClient: boolean } };
+    const viaClient = (await custom.getClusterCustomObject({
+      group: 'cluster.open-cluster-management.io',
+      version: 'v1',
+      plural: 'managedclusters',
+      name: 'fid-cluster',
+    })) as { spec: { hubAcceptsClient: boolean } };
     assert.equal(viaClient.spec.hubAcceptsClient, true);
     // status subresource: main resource ignores status, /status takes it
-    await custom.patchClusterCustomObjectStatus({ group: 'cluster.open-cluster-management.io', version: 'v1', plural: 'managedclusters', name: 'fid-cluster', body: { status: { conditions: [{ type: 'ManagedClusterConditionAvailable', status: 'True', reason: 'Ok', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }] } } }).catch(async (e: unknown) => {
-      if (e instanceof ApiException && e.code === 415) {
-        await cut.k(['patch', 'managedcluster', 'fid-cluster', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [{ type: 'ManagedClusterConditionAvailable', status: 'True', reason: 'Ok', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }] } })]);
-      } else throw e;
-    });
+    await custom
+      .patchClusterCustomObjectStatus({
+        group: 'cluster.open-cluster-management.io',
+        version: 'v1',
+        plural: 'managedclusters',
+        name: 'fid-cluster',
+        body: {
+          status: {
+            conditions: [
+              {
+                type: 'ManagedClusterConditionAvailable',
+                status: 'True',
+                reason: 'Ok',
+                message: 'ok',
+                lastTransitionTime: '2026-01-01T00:00:00Z',
+              },
+            ],
+          },
+        },
+      })
+      .catch(async (e: unknown) => {
+        if (e instanceof ApiException && e.code === 415) {
+          await cut.k([
+            'patch',
+            'managedcluster',
+            'fid-cluster',
+            '--subresource=status',
+            '--type=merge',
+            '-p',
+            JSON.stringify({
+              status: {
+                conditions: [
+                  {
+                    type: 'ManagedClusterConditionAvailable',
+                    status: 'True',
+                    reason: 'Ok',
+                    message: 'ok',
+                    lastTransitionTime: '2026-01-01T00:00:00Z',
+                  },
+                ],
+              },
+            }),
+          ]);
+        } else throw e;
+      });
     const withStatus = JSON.parse(await cut.k(['get', 'managedcluster', 'fid-cluster', '-o', 'json']));
     assert.equal(withStatus.status.conditions[0].type, 'ManagedClusterConditionAvailable');
     const table = await cut.k(['get', 'managedclusters']);
     assert.match(table, /fid-cluster/);
     // schema validation
-    const bad = await cut.kubectl(['apply', '-f', '-'], { stdin: mc.replace('leaseDurationSeconds: 60', 'leaseDurationSeconds: "sixty"') });
+    const bad = await cut.kubectl(['apply', '-f', '-'], {
+      stdin: mc.replace('leaseDurationSeconds: 60', 'leaseDurationSeconds: "sixty"'),
+    });
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /leaseDurationSeconds/);
     await cut.k(['delete', 'managedcluster', 'fid-cluster']);
@@ -299,7 +468,15 @@ describe('CustomResourceDefinitions', () => {
 describe('discovery and OpenAPI', () => {
   test('api-resources and explain work', async () => {
     const res = await cut.k(['api-resources', '-o', 'name']);
-    for (const r of ['configmaps', 'namespaces', 'deployments.apps', 'roles.rbac.authorization.k8s.io', 'leases.coordination.k8s.io', 'apiservices.apiregistration.k8s.io', 'customresourcedefinitions.apiextensions.k8s.io']) {
+    for (const r of [
+      'configmaps',
+      'namespaces',
+      'deployments.apps',
+      'roles.rbac.authorization.k8s.io',
+      'leases.coordination.k8s.io',
+      'apiservices.apiregistration.k8s.io',
+      'customresourcedefinitions.apiextensions.k8s.io',
+    ]) {
       assert.ok(res.split('\n').includes(r), `api-resources lists ${r}`);
     }
     const explain = await cut.k(['explain', 'configmap.data']);

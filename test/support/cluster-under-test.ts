@@ -32,7 +32,11 @@ export interface ClusterUnderTest {
   /** kubectl that must succeed: returns stdout */
   k(args: string[], stdin?: string): Promise<string>;
   spawnKubectl(args: string[]): ChildProcessWithoutNullStreams;
-  request(method: string, path: string, opts?: { body?: string | Buffer; headers?: Record<string, string>; anonymous?: boolean }): Promise<HttpResult>;
+  request(
+    method: string,
+    path: string,
+    opts?: { body?: string | Buffer; headers?: Record<string, string>; anonymous?: boolean },
+  ): Promise<HttpResult>;
   /** a namespace unique to this run, created on demand */
   namespace(prefix: string): Promise<string>;
   close(): Promise<void>;
@@ -55,10 +59,19 @@ export async function clusterUnderTest(): Promise<ClusterUnderTest> {
 
   const kubectl = (args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<KubectlResult> =>
     new Promise((resolve) => {
-      const child = execFile('kubectl', ['--cache-dir', cacheDir, ...args], { env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      const child = execFile(
+        'kubectl',
+        ['--cache-dir', cacheDir, ...args],
+        { env, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          const code = err
+            ? typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : 1
+            : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
       if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
       else child.stdin?.end();
     });
@@ -121,7 +134,11 @@ export async function writeTemp(dir: string, name: string, data: string): Promis
 }
 
 /** Read lines from a child's stdout until `pred` holds for the collected lines (bounded in time). */
-export function collectLines(child: ChildProcessWithoutNullStreams, pred: (lines: string[]) => boolean, timeoutMs = 20_000): Promise<string[]> {
+export function collectLines(
+  child: ChildProcessWithoutNullStreams,
+  pred: (lines: string[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const lines: string[] = [];
     let buf = '';

@@ -232,7 +232,10 @@ function annotate(index: Map<string, MessageDesc>, keep: Set<string>, tags: GoTa
       const named = tags.named.get(key);
       const simpleType = f.typeName.slice(f.typeName.lastIndexOf('.') + 1);
       const embedded = f.type === TYPE_MESSAGE && f.goName === simpleType && !f.nullable;
-      if (tags.inline.has(key) || (embedded && !named && tags.unnamedInline.has(f.number) && f.name === lowerFirst(simpleType))) {
+      if (
+        tags.inline.has(key) ||
+        (embedded && !named && tags.unnamedInline.has(f.number) && f.name === lowerFirst(simpleType))
+      ) {
         if (named) throw new Error(`${m.fullName}.${f.name}: tagged both inline and named`);
         f.inline = true;
         continue;
@@ -269,7 +272,12 @@ function sourceOf(file: string): string {
   return `kubernetes/${repo}: ${rest.slice(slash + 1)} (kubernetes/kubernetes: staging/src/${file})`;
 }
 
-function render(file: FileDesc, index: Map<string, MessageDesc>, keep: Set<string>, version: string): string | undefined {
+function render(
+  file: FileDesc,
+  index: Map<string, MessageDesc>,
+  keep: Set<string>,
+  version: string,
+): string | undefined {
   const messages = file.messages.filter((m) => keep.has(m.fullName) && !m.mapEntry);
   if (messages.length === 0) return undefined;
   const imports = new Set<string>();
@@ -328,7 +336,9 @@ function render(file: FileDesc, index: Map<string, MessageDesc>, keep: Set<strin
 function main(): void {
   const arg = process.argv[2];
   const kubectl = realpathSync(arg ?? execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim());
-  const version = /Client Version: (\S+)/.exec(execFileSync(kubectl, ['version', '--client'], { encoding: 'utf8' }))?.[1];
+  const version = /Client Version: (\S+)/.exec(
+    execFileSync(kubectl, ['version', '--client'], { encoding: 'utf8' }),
+  )?.[1];
   if (!version) throw new Error(`cannot read the version of ${kubectl}`);
   const binary = readFileSync(kubectl);
   const files = extractDescriptors(binary);

@@ -30,7 +30,8 @@ export function validateClusterNames(names: string[]): string[] {
   if (names.length === 0) errs.push('at least one cluster name is required');
   const seen = new Set<string>();
   for (const n of names) {
-    if (!NAME.test(n) || n.length > 63) errs.push(`invalid cluster name ${JSON.stringify(n)}: must be a lowercase RFC 1123 label`);
+    if (!NAME.test(n) || n.length > 63)
+      errs.push(`invalid cluster name ${JSON.stringify(n)}: must be a lowercase RFC 1123 label`);
     if (seen.has(n)) errs.push(`duplicate cluster name ${JSON.stringify(n)}`);
     seen.add(n);
   }

@@ -6,7 +6,9 @@ import { runSandbox } from './sandbox.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cluster-gateway')
-    .description('Kubernetes multi-cluster API gateway (aggregated apiserver for cluster.core.oam.dev/v1alpha1 ClusterGateway)')
+    .description(
+      'Kubernetes multi-cluster API gateway (aggregated apiserver for cluster.core.oam.dev/v1alpha1 ClusterGateway)',
+    )
     .showHelpAfterError()
     .exitOverride();
   program
@@ -17,9 +19,11 @@ export function buildProgram(): Command {
     .option('--ready-file <file>', 'file written once every cluster serves')
     .option('--bind-address <ip>', 'address the clusters listen on', '127.0.0.1')
     .option('--base-port <port>', 'first port (clusters take consecutive ports); 0 picks free ports', '0')
-    .action(async (opts: { clusters: string; dir: string; readyFile?: string; bindAddress: string; basePort: string }) => {
-      await runSandbox(opts);
-    });
+    .action(
+      async (opts: { clusters: string; dir: string; readyFile?: string; bindAddress: string; basePort: string }) => {
+        await runSandbox(opts);
+      },
+    );
   return program;
 }
 

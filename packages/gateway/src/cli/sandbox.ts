@@ -20,7 +20,8 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
     .filter(Boolean);
   const errs = validateClusterNames(names);
   const basePort = Number(flags.basePort);
-  if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535) errs.push(`invalid --base-port ${JSON.stringify(flags.basePort)}`);
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535)
+    errs.push(`invalid --base-port ${JSON.stringify(flags.basePort)}`);
   if (errs.length) throw new Error(`invalid flags:\n  ${errs.join('\n  ')}`);
   const dir = resolve(flags.dir);
   if (flags.readyFile) await rm(flags.readyFile, { force: true });
@@ -29,15 +30,31 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
     sandbox = await startSandbox({ clusters: names, dir, host: flags.bindAddress, basePort });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`a port is already in use (${(e as Error).message}); choose another --base-port or stop the other process`, { cause: e });
+    if (code === 'EADDRINUSE')
+      throw new Error(
+        `a port is already in use (${(e as Error).message}); choose another --base-port or stop the other process`,
+        { cause: e },
+      );
     throw e;
   }
   if (flags.readyFile) await writeFile(flags.readyFile, `${new Date().toISOString()}\n`);
   const lines = [`sandbox clusters are serving (kubeconfigs in ${dir}):`];
-  for (const [name, c] of sandbox.clusters) lines.push(`  ${name.padEnd(12)} ${c.url}   ${sandbox.kubeconfigPath(name)}`);
+  for (const [name, c] of sandbox.clusters)
+    lines.push(`  ${name.padEnd(12)} ${c.url}   ${sandbox.kubeconfigPath(name)}`);
   const first = names[0]!;
   const kc = sandbox.kubeconfigPath(first);
-  lines.push('', 'try:', `  export KUBECONFIG=${kc}`, '  kubectl get namespaces', '  kubectl create configmap demo --from-literal=hello=world', '  kubectl get configmaps -w', '  kubectl auth can-i list secrets --as alice', '  kubectl auth whoami', '', 'Ctrl-C stops the clusters.');
+  lines.push(
+    '',
+    'try:',
+    `  export KUBECONFIG=${kc}`,
+    '  kubectl get namespaces',
+    '  kubectl create configmap demo --from-literal=hello=world',
+    '  kubectl get configmaps -w',
+    '  kubectl auth can-i list secrets --as alice',
+    '  kubectl auth whoami',
+    '',
+    'Ctrl-C stops the clusters.',
+  );
   process.stdout.write(lines.join('\n') + '\n');
 
   await new Promise<void>((done) => {

@@ -11,11 +11,23 @@ import type { KubeObject, ResourceInfo, UserInfo } from './types.ts';
 import { apiVersionOf, storageKey, type ResourceRegistry } from './registry.ts';
 import { allowCreateOnUpdate, prepareForCreate, prepareForUpdate, specOf, tracksGeneration } from './strategy.ts';
 import { parseLabelSelector, matches as labelsMatch, type LabelSelector } from '../machinery/labels.ts';
-import { parseFieldSelector, validateFieldSelector, fieldSetFor, matchesFields, type FieldSelector } from '../machinery/fields.ts';
+import {
+  parseFieldSelector,
+  validateFieldSelector,
+  fieldSetFor,
+  matchesFields,
+  type FieldSelector,
+} from '../machinery/fields.ts';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../machinery/patch.ts';
 import { serverSideApply, trackUpdate, managerFromUserAgent } from '../machinery/apply.ts';
 import { schemaForKind, unknownFields } from '../openapi/openapi.ts';
-import { validateObjectMeta, validateUpdateMeta, validateBuiltin, decodeError, objectMetaOptionsForKind } from './validation.ts';
+import {
+  validateObjectMeta,
+  validateUpdateMeta,
+  validateBuiltin,
+  decodeError,
+  objectMetaOptionsForKind,
+} from './validation.ts';
 import { applyDefaults, pruneUnknown, validateAgainstSchema } from '../crd/schema.ts';
 import { defaultCrd } from '../crd/crd-validation.ts';
 
@@ -58,7 +70,7 @@ const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function generateSuffix(): string {
   let s = '';
-  for (let i = 0; i < 5; i++) s += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
+  for (let i = 0; i < 5; i++) s += GENERATE_ALPHABET.charAt(Math.floor(Math.random() * GENERATE_ALPHABET.length));
   return s;
 }
 
@@ -112,7 +124,12 @@ export class RestStorage {
   }
 
   /** List with selectors and limit/continue; the list's resourceVersion is the store's at read time. */
-  list(r: RestRequest): { items: KubeObject[]; resourceVersion: string; continue?: string; remainingItemCount?: number } {
+  list(r: RestRequest): {
+    items: KubeObject[];
+    resourceVersion: string;
+    continue?: string;
+    remainingItemCount?: number;
+  } {
     const sel = this.selection(r);
     const key = storageKey(r.info);
     const limitRaw = r.query.get('limit');
@@ -124,7 +141,11 @@ export class RestStorage {
     if (cont) {
       const tok = decodeContinue(cont);
       if (tok.rv < this.store.oldestResumable) {
-        throw new ApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+        throw new ApiError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
       }
       start = tok.start;
       listRV = tok.rv;
@@ -170,7 +191,7 @@ export class RestStorage {
       kind: r.info.listKind,
       metadata,
       items: l.items.map((o) => this.#present(r.info, o)),
-    } as KubeObject;
+    };
   }
 
   /**
@@ -201,7 +222,8 @@ export class RestStorage {
       }
     } else {
       fromRV = Number.parseInt(rvParam, 10);
-      if (!Number.isFinite(fromRV) || String(fromRV) !== rvParam) throw errors.badRequest(`invalid resource version: ${JSON.stringify(rvParam)}`);
+      if (!Number.isFinite(fromRV) || String(fromRV) !== rvParam)
+        throw errors.badRequest(`invalid resource version: ${JSON.stringify(rvParam)}`);
     }
     let lastRV = fromRV;
     const listener = (ev: StoreEvent): void => {
@@ -272,7 +294,10 @@ export class RestStorage {
   #fieldManager(r: RestRequest): string {
     const fm = r.query.get('fieldManager');
     if (fm !== null) {
-      if (fm.length > 128) throw errors.invalid('PatchOptions', 'meta.k8s.io', '', [{ type: 'FieldValueTooLong', field: 'fieldManager', message: 'Too long: may not be more than 128 bytes' }]);
+      if (fm.length > 128)
+        throw errors.invalid('PatchOptions', 'meta.k8s.io', '', [
+          { type: 'FieldValueTooLong', field: 'fieldManager', message: 'Too long: may not be more than 128 bytes' },
+        ]);
       return fm;
     }
     return managerFromUserAgent(r.userAgent);
@@ -290,24 +315,33 @@ export class RestStorage {
       throw errors.badRequest(`Object 'Kind' is missing in '${truncate(JSON.stringify(b))}'`);
     }
     if (obj.apiVersion !== undefined && obj.apiVersion !== expectAV) {
-      throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expectAV})`);
+      throw errors.badRequest(
+        `the API version in the data (${show(obj.apiVersion)}) does not match the expected API version (${expectAV})`,
+      );
     }
     if (obj.kind !== r.info.kind) {
-      throw errors.badRequest(`the object provided is unrecognized (must be of type ${r.info.kind}): couldn't get version/kind; json parse error (kind ${obj.kind} does not match ${r.info.kind})`);
+      throw errors.badRequest(
+        `the object provided is unrecognized (must be of type ${r.info.kind}): couldn't get version/kind; json parse error (kind ${obj.kind} does not match ${r.info.kind})`,
+      );
     }
     obj.apiVersion = expectAV;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
-    if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) throw errors.badRequest('metadata must be an object');
+    if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata))
+      throw errors.badRequest('metadata must be an object');
     if (r.info.namespaced) {
       if (obj.metadata.namespace && r.namespace && obj.metadata.namespace !== r.namespace) {
-        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       }
       obj.metadata.namespace = r.namespace || obj.metadata.namespace;
     } else {
       delete obj.metadata.namespace;
     }
     if (requireName && r.name && obj.metadata.name !== undefined && obj.metadata.name !== r.name) {
-      throw errors.badRequest(`the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${r.name})`);
+      throw errors.badRequest(
+        `the name of the object (${show(obj.metadata.name)}) does not match the name on the URL (${r.name})`,
+      );
     }
     if (requireName && !obj.metadata.name) obj.metadata.name = r.name;
     return obj;
@@ -319,11 +353,22 @@ export class RestStorage {
     const nsObj = this.store.get('namespaces', undefined, ns);
     if (!nsObj) throw errors.notFound({ group: '', resource: 'namespaces' }, ns);
     if (creating && nsObj.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `${info.resource} "${'{name}'}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
-        group: info.group,
-        kind: info.resource,
-        causes: [{ type: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
-      });
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${info.resource} "{name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+        {
+          group: info.group,
+          kind: info.resource,
+          causes: [
+            {
+              type: 'NamespaceTerminating',
+              message: `namespace ${ns} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      );
     }
   }
 
@@ -331,19 +376,27 @@ export class RestStorage {
   #admit(r: RestRequest, obj: KubeObject, old: KubeObject | undefined): string[] {
     const warnings: string[] = [];
     const fv = r.query.get('fieldValidation') ?? 'Warn';
-    if (!['Ignore', 'Warn', 'Strict'].includes(fv)) throw errors.badRequest(`fieldValidation parameter unsupported: ${fv}`);
+    if (!['Ignore', 'Warn', 'Strict'].includes(fv))
+      throw errors.badRequest(`fieldValidation parameter unsupported: ${fv}`);
     const info = r.info;
     if (info.crd) {
       const schema = info.crd.schema;
       if (schema) {
         const { pruned, removed } = pruneUnknown(obj, schema);
-        if (removed.length && fv === 'Strict') throw errors.badRequest(`strict decoding error: ${removed.map((p) => `unknown field "${p.replace(/^\./, '')}"`).join(', ')}`);
-        if (removed.length && fv === 'Warn') for (const p of removed) warnings.push(`unknown field "${p.replace(/^\./, '')}"`);
+        if (removed.length && fv === 'Strict')
+          throw errors.badRequest(
+            `strict decoding error: ${removed.map((p) => `unknown field "${p.replace(/^\./, '')}"`).join(', ')}`,
+          );
+        if (removed.length && fv === 'Warn')
+          for (const p of removed) warnings.push(`unknown field "${p.replace(/^\./, '')}"`);
         Object.assign(obj, pruned);
         for (const k of Object.keys(obj)) if (!(k in (pruned as object))) delete obj[k];
         applyDefaults(obj, schema);
         const causes = validateAgainstSchema(obj, schema);
-        const metaCauses = validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: 'dns1123subdomain' });
+        const metaCauses = validateObjectMeta(obj.metadata, {
+          namespaced: info.namespaced,
+          nameValidator: 'dns1123subdomain',
+        });
         const all = [...metaCauses, ...causes, ...(old ? validateUpdateMeta(old.metadata, obj.metadata) : [])];
         if (all.length) throw errors.invalid(info.kind, info.group, obj.metadata.name ?? '', all);
       }
@@ -352,7 +405,10 @@ export class RestStorage {
         const s = schemaForKind(info.group, info.version, info.kind);
         if (s) {
           const unknown = unknownFields(obj, s.schema, s.resolve);
-          if (unknown.length && fv === 'Strict') throw errors.badRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p.replace(/^\./, '')}"`).join(', ')}`);
+          if (unknown.length && fv === 'Strict')
+            throw errors.badRequest(
+              `strict decoding error: ${unknown.map((p) => `unknown field "${p.replace(/^\./, '')}"`).join(', ')}`,
+            );
           if (unknown.length) for (const p of unknown) warnings.push(`unknown field "${p.replace(/^\./, '')}"`);
         }
       }
@@ -365,7 +421,8 @@ export class RestStorage {
         ...(old ? validateUpdateMeta(old.metadata, obj.metadata) : []),
         ...validateBuiltin(storageKey(info), obj, old),
       ];
-      if (causes.length) throw errors.invalid(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', causes);
+      if (causes.length)
+        throw errors.invalid(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', causes);
     }
     return warnings;
   }
@@ -376,21 +433,32 @@ export class RestStorage {
     const obj = this.#objectFromBody(r, false);
     const dry = this.#dryRun(r);
     const manager = this.#fieldManager(r);
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + generateSuffix();
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = obj.metadata.generateName + generateSuffix();
     if (!obj.metadata.name) {
-      throw errors.invalid(info.kind, info.group, '', [{ type: 'FieldValueRequired', message: 'name or generateName is required', field: 'metadata.name' }]);
+      throw errors.invalid(info.kind, info.group, '', [
+        { type: 'FieldValueRequired', message: 'name or generateName is required', field: 'metadata.name' },
+      ]);
     }
     this.#checkNamespace(info, obj.metadata.namespace, true);
     const warnings = this.#admit(r, obj, undefined);
     const key = storageKey(info);
-    if (this.store.get(key, obj.metadata.namespace, obj.metadata.name)) throw errors.alreadyExists(gr(info), obj.metadata.name);
+    if (this.store.get(key, obj.metadata.namespace, obj.metadata.name))
+      throw errors.alreadyExists(gr(info), obj.metadata.name);
     delete obj.metadata.resourceVersion;
     delete obj.metadata.deletionTimestamp;
     delete obj.metadata.deletionGracePeriodSeconds;
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = now();
     prepareForCreate(info, obj);
-    obj.metadata.managedFields = trackUpdate({ live: undefined, updated: obj, manager, operation: 'Update', now: now(), ...this.#schema(info) }) as KubeObject['metadata']['managedFields'];
+    obj.metadata.managedFields = trackUpdate({
+      live: undefined,
+      updated: obj,
+      manager,
+      operation: 'Update',
+      now: now(),
+      ...this.#schema(info),
+    });
     if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
     const stored = dry ? obj : this.#commit(key, obj, undefined);
     return { code: 201, body: this.#present(info, stored), warnings };
@@ -403,13 +471,17 @@ export class RestStorage {
   }
 
   update(r: RestRequest): RestResult {
-    const info = r.info;
     const obj = this.#objectFromBody(r, true);
     return this.#updateWith(r, obj, 'Update');
   }
 
   /** Shared by PUT and PATCH: preconditions, strategy, validation, generation, no-op detection. */
-  #updateWith(r: RestRequest, obj: KubeObject, op: 'Update' | 'Apply', preparedManagedFields?: KubeObject['metadata']['managedFields']): RestResult {
+  #updateWith(
+    r: RestRequest,
+    obj: KubeObject,
+    op: 'Update' | 'Apply',
+    preparedManagedFields?: KubeObject['metadata']['managedFields'],
+  ): RestResult {
     const info = r.info;
     const key = storageKey(info);
     const dry = this.#dryRun(r);
@@ -421,13 +493,22 @@ export class RestStorage {
       }
       throw errors.notFound(gr(info), r.name);
     }
-    if (r.subresource && r.subresource !== 'status') throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+    if (r.subresource && r.subresource !== 'status')
+      throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== old.metadata.resourceVersion) {
-      throw errors.conflict(gr(info), r.name, 'the object has been modified; please apply your changes to the latest version and try again');
+      throw errors.conflict(
+        gr(info),
+        r.name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     }
     if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid) {
-      throw errors.conflict(gr(info), r.name, `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${obj.metadata.uid}`);
+      throw errors.conflict(
+        gr(info),
+        r.name,
+        `Precondition failed: UID in precondition: ${old.metadata.uid}, UID in object meta: ${obj.metadata.uid}`,
+      );
     }
     let next = prepareForUpdate(info, r.subresource, obj, old);
     // server-owned metadata always comes from the stored object
@@ -441,24 +522,44 @@ export class RestStorage {
       delete next.metadata.deletionGracePeriodSeconds;
     }
     if (old.metadata.generation !== undefined) next.metadata.generation = old.metadata.generation;
-    if (r.subresource !== 'status' && old.metadata.deletionTimestamp && (next.metadata.finalizers?.length ?? 0) > (old.metadata.finalizers?.length ?? 0)) {
+    if (
+      r.subresource !== 'status' &&
+      old.metadata.deletionTimestamp &&
+      (next.metadata.finalizers?.length ?? 0) > (old.metadata.finalizers?.length ?? 0)
+    ) {
       throw errors.forbiddenRaw(`Forbidden: no new finalizers can be added if the object is being deleted`);
     }
     const warnings = this.#admit(r, next, old);
-    if (tracksGeneration(info) && specOf(next) !== specOf(old)) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+    if (tracksGeneration(info) && specOf(next) !== specOf(old))
+      next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     const manager = this.#fieldManager(r);
     next.metadata.managedFields =
       preparedManagedFields ??
-      (trackUpdate({ live: old, updated: next, manager, operation: 'Update', subresource: r.subresource || undefined, now: now(), ...this.#schema(info) }) as KubeObject['metadata']['managedFields']);
+      trackUpdate({
+        live: old,
+        updated: next,
+        manager,
+        operation: 'Update',
+        subresource: r.subresource || undefined,
+        now: now(),
+        ...this.#schema(info),
+      });
     if (!next.metadata.managedFields?.length) delete next.metadata.managedFields;
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (sameIgnoringManagedFieldTimes(next, old)) return { code: 200, body: this.#present(info, old), warnings };
     // finalizers all gone on an object being deleted: the deletion completes now
-    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length)) {
+    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
       if (dry) return { code: 200, body: this.#present(info, next), warnings };
       const final = this.store.remove(key, next.metadata.namespace, r.name)!;
       for (const h of this.afterWrite) h(key, final, old);
-      return { code: 200, body: this.#present(info, { ...next, metadata: { ...next.metadata, resourceVersion: final.metadata.resourceVersion } }), warnings };
+      return {
+        code: 200,
+        body: this.#present(info, {
+          ...next,
+          metadata: { ...next.metadata, resourceVersion: final.metadata.resourceVersion },
+        }),
+        warnings,
+      };
     }
     next = dry ? next : this.#commit(key, next, old);
     return { code: 200, body: this.#present(info, next), warnings };
@@ -480,7 +581,7 @@ export class RestStorage {
         applied,
         manager: fm,
         force,
-        schema: s?.schema ?? (info.crd?.schema as Record<string, unknown> | undefined),
+        schema: s?.schema ?? info.crd?.schema,
         resolve: s?.resolve ?? (() => undefined),
         now: now(),
         subresource: r.subresource || undefined,
@@ -510,7 +611,8 @@ export class RestStorage {
       default:
         throw errors.unsupportedMediaType(String(r.patchType));
     }
-    if (patched === null || typeof patched !== 'object' || Array.isArray(patched)) throw errors.badRequest('the patch produced something that is not an object');
+    if (patched === null || typeof patched !== 'object' || Array.isArray(patched))
+      throw errors.badRequest('the patch produced something that is not an object');
     const obj = patched as KubeObject;
     if (obj.metadata === undefined || typeof obj.metadata !== 'object') obj.metadata = {};
     // a patch may carry a resourceVersion precondition; otherwise the patch applies to the current object
@@ -520,7 +622,13 @@ export class RestStorage {
       throw errors.badRequest(`the kind or apiVersion of the patched object changed`);
     }
     if (obj.metadata.name !== old.metadata.name) {
-      throw errors.invalid(info.kind, info.group, r.name, [{ type: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(obj.metadata.name)}: field is immutable` }]);
+      throw errors.invalid(info.kind, info.group, r.name, [
+        {
+          type: 'FieldValueInvalid',
+          field: 'metadata.name',
+          message: `Invalid value: ${JSON.stringify(obj.metadata.name)}: field is immutable`,
+        },
+      ]);
     }
     if (info.namespaced) obj.metadata.namespace = old.metadata.namespace;
     return this.#updateWith(r, obj, 'Update');
@@ -528,19 +636,27 @@ export class RestStorage {
 
   #applyBody(r: RestRequest): KubeObject {
     const b = r.body;
-    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw errors.badRequest('error decoding YAML: the applied configuration must be an object');
+    if (b === null || typeof b !== 'object' || Array.isArray(b))
+      throw errors.badRequest('error decoding YAML: the applied configuration must be an object');
     const obj = thaw(b) as KubeObject;
     const expectAV = apiVersionOf(r.info);
     if (obj.apiVersion !== expectAV || obj.kind !== r.info.kind) {
-      throw errors.badRequest(`error decoding apply configuration: apiVersion and kind must be ${expectAV}, ${r.info.kind}; got ${String(obj.apiVersion)}, ${String(obj.kind)}`);
+      throw errors.badRequest(
+        `error decoding apply configuration: apiVersion and kind must be ${expectAV}, ${r.info.kind}; got ${show(obj.apiVersion)}, ${show(obj.kind)}`,
+      );
     }
     obj.metadata ??= {};
     if (obj.metadata.name !== undefined && obj.metadata.name !== r.name) {
-      throw errors.badRequest(`the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${r.name})`);
+      throw errors.badRequest(
+        `the name of the object (${show(obj.metadata.name)}) does not match the name on the URL (${r.name})`,
+      );
     }
     obj.metadata.name = r.name;
     if (r.info.namespaced) {
-      if (obj.metadata.namespace && obj.metadata.namespace !== r.namespace) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (obj.metadata.namespace && obj.metadata.namespace !== r.namespace)
+        throw errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       obj.metadata.namespace = r.namespace;
     }
     return obj;
@@ -551,29 +667,52 @@ export class RestStorage {
     const key = storageKey(info);
     const dry = this.#dryRun(r);
     const old = this.#mustGet(info, r.namespace, r.name);
-    const opts = (r.body ?? {}) as { preconditions?: { uid?: string; resourceVersion?: string }; propagationPolicy?: string; gracePeriodSeconds?: number; orphanDependents?: boolean };
+    const opts = (r.body ?? {}) as {
+      preconditions?: { uid?: string; resourceVersion?: string };
+      propagationPolicy?: string;
+      gracePeriodSeconds?: number;
+      orphanDependents?: boolean;
+    };
     if (opts.preconditions?.uid && opts.preconditions.uid !== old.metadata.uid) {
-      throw errors.conflict(gr(info), r.name, `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw errors.conflict(
+        gr(info),
+        r.name,
+        `Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
     }
     if (opts.preconditions?.resourceVersion && opts.preconditions.resourceVersion !== old.metadata.resourceVersion) {
-      throw errors.conflict(gr(info), r.name, `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+      throw errors.conflict(
+        gr(info),
+        r.name,
+        `Precondition failed: ResourceVersion in precondition: ${opts.preconditions.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+      );
     }
     const policy = r.query.get('propagationPolicy') ?? opts.propagationPolicy;
     if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
-      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"` }]);
+      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [
+        {
+          type: 'FieldValueNotSupported',
+          field: 'propagationPolicy',
+          message: `Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+        },
+      ]);
     }
     const finalizers = [...(old.metadata.finalizers ?? [])];
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (policy === 'Orphan' && !finalizers.includes('orphan') && finalizers.length) finalizers.push('orphan');
     // pods bound to a node are deleted gracefully: the kubelet removes them once stopped
     const requestedGrace = r.query.get('gracePeriodSeconds') ?? opts.gracePeriodSeconds;
-    const podSpec = key === 'pods' ? (old.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined) : undefined;
+    const podSpec =
+      key === 'pods'
+        ? (old.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined)
+        : undefined;
     const podGrace = podSpec?.nodeName ? Number(requestedGrace ?? podSpec.terminationGracePeriodSeconds ?? 30) : 0;
     const graceful = key === 'namespaces' || finalizers.length > 0 || podGrace > 0;
     if (graceful) {
       if (old.metadata.deletionTimestamp) return { code: 200, body: this.#present(info, old) };
       const next = thaw(old);
-      next.metadata.deletionTimestamp = podGrace > 0 ? new Date(Date.now() + podGrace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : now();
+      next.metadata.deletionTimestamp =
+        podGrace > 0 ? new Date(Date.now() + podGrace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : now();
       next.metadata.deletionGracePeriodSeconds = podGrace;
       if (finalizers.length) next.metadata.finalizers = finalizers;
       if (key === 'namespaces') next.status = { ...(next.status as object), phase: 'Terminating' };
@@ -588,7 +727,8 @@ export class RestStorage {
 
   #deleteResult(info: ResourceInfo, obj: KubeObject): unknown {
     // kube returns the deleted object for pods, CRs and a few others; a Success Status otherwise
-    if (info.crd || ['pods', 'namespaces', 'customresourcedefinitions'].includes(info.resource)) return this.#present(info, obj);
+    if (info.crd || ['pods', 'namespaces', 'customresourcedefinitions'].includes(info.resource))
+      return this.#present(info, obj);
     return successStatus({ name: obj.metadata.name, group: info.group, kind: info.resource, uid: obj.metadata.uid });
   }
 
@@ -603,13 +743,26 @@ export class RestStorage {
         if (!(e instanceof ApiError && e.code === 404)) throw e;
       }
     }
-    return { code: 200, body: { apiVersion: apiVersionOf(r.info), kind: r.info.listKind, metadata: { resourceVersion: String(this.store.resourceVersion) }, items } };
+    return {
+      code: 200,
+      body: {
+        apiVersion: apiVersionOf(r.info),
+        kind: r.info.listKind,
+        metadata: { resourceVersion: String(this.store.resourceVersion) },
+        items,
+      },
+    };
   }
 
   /** Server-internal write used by controllers: bypasses admission, keeps managedFields. */
   systemUpdate(key: string, obj: KubeObject): KubeObject {
     const old = this.store.get(key, obj.metadata.namespace, obj.metadata.name!);
-    if (old && JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '' } }) === JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: '' } })) return old;
+    if (
+      old &&
+      JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '' } }) ===
+        JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: '' } })
+    )
+      return old;
     return this.#commit(key, obj, old);
   }
 
@@ -620,7 +773,10 @@ export class RestStorage {
   }
 
   /** Schema for structural operations (SMP, SSA, managedFields): builtin OpenAPI or the CRD's. */
-  #schema(info: ResourceInfo): { schema: Record<string, unknown> | undefined; resolve: (ref: string) => Record<string, unknown> | undefined } {
+  #schema(info: ResourceInfo): {
+    schema: Record<string, unknown> | undefined;
+    resolve: (ref: string) => Record<string, unknown> | undefined;
+  } {
     if (info.crd) return { schema: info.crd.schema, resolve: () => undefined };
     const s = schemaForKind(info.group, info.version, info.kind);
     return { schema: s?.schema, resolve: s?.resolve ?? (() => undefined) };
@@ -663,6 +819,11 @@ function keyOf(o: KubeObject): string {
   return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!;
 }
 
+/** A decoded body value as text: bodies are untyped JSON whatever the TypeScript types say. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined');
+}
+
 function truncate(s: string): string {
   return s.length > 200 ? s.slice(0, 200) + '...' : s;
 }
@@ -673,8 +834,13 @@ function encodeContinue(rv: number, start: string): string {
 
 function decodeContinue(tok: string): { rv: number; start: string } {
   try {
-    const raw = JSON.parse(Buffer.from(tok, 'base64url').toString('utf8')) as { v?: unknown; rv?: unknown; start?: unknown };
-    if (raw.v !== 'meta.k8s.io/v1' || typeof raw.rv !== 'number' || typeof raw.start !== 'string') throw new Error('shape');
+    const raw = JSON.parse(Buffer.from(tok, 'base64url').toString('utf8')) as {
+      v?: unknown;
+      rv?: unknown;
+      start?: unknown;
+    };
+    if (raw.v !== 'meta.k8s.io/v1' || typeof raw.rv !== 'number' || typeof raw.start !== 'string')
+      throw new Error('shape');
     return { rv: raw.rv, start: raw.start };
   } catch {
     throw errors.badRequest(`continue key is not valid: ${JSON.stringify(tok)}`);
@@ -685,7 +851,11 @@ function sameIgnoringManagedFieldTimes(a: KubeObject, b: KubeObject): boolean {
   const strip = (o: KubeObject): string =>
     JSON.stringify({
       ...o,
-      metadata: { ...o.metadata, resourceVersion: '', managedFields: (o.metadata.managedFields ?? []).map((m) => ({ ...m, time: '' })) },
+      metadata: {
+        ...o.metadata,
+        resourceVersion: '',
+        managedFields: (o.metadata.managedFields ?? []).map((m) => ({ ...m, time: '' })),
+      },
     });
   return strip(a) === strip(b);
 }

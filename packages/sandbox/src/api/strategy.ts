@@ -83,7 +83,7 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
       spec.securityContext ??= {};
       if (Array.isArray(spec.containers)) {
         spec.containers = (spec.containers as Record<string, unknown>[]).map((c) => ({
-          imagePullPolicy: String(c.image ?? '').endsWith(':latest') || !String(c.image ?? '').includes(':') ? 'Always' : 'IfNotPresent',
+          imagePullPolicy: imagePullPolicyFor(typeof c.image === 'string' ? c.image : ''),
           terminationMessagePath: '/dev/termination-log',
           terminationMessagePolicy: 'File',
           resources: {},
@@ -114,7 +114,12 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
  * Update of the main resource: status is kept from the old object where a status subresource owns it.
  * Update of `/status`: only status changes (plus nothing else), as kube's status strategies do.
  */
-export function prepareForUpdate(info: ResourceInfo, subresource: string, next: KubeObject, old: KubeObject): KubeObject {
+export function prepareForUpdate(
+  info: ResourceInfo,
+  subresource: string,
+  next: KubeObject,
+  old: KubeObject,
+): KubeObject {
   if (subresource === 'status') {
     const merged: KubeObject = { ...old, metadata: { ...old.metadata } };
     if (next.status === undefined) delete merged.status;
@@ -137,4 +142,10 @@ export function prepareForUpdate(info: ResourceInfo, subresource: string, next: 
   }
   if (storageKey(info) === 'secrets' && (next.type === undefined || next.type === '')) next.type = old.type;
   return next;
+}
+
+/** kube's default: `Always` for `:latest` or untagged images, `IfNotPresent` otherwise. */
+function imagePullPolicyFor(image: string): string {
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  return image.endsWith(':latest') || !lastSegment.includes(':') ? 'Always' : 'IfNotPresent';
 }

@@ -55,7 +55,12 @@ export function installControllers(c: SandboxCluster): () => void {
       rest.systemUpdate('configmaps', {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: meta('kube-root-ca.crt', ns, { annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } }),
+        metadata: meta('kube-root-ca.crt', ns, {
+          annotations: {
+            'kubernetes.io/description':
+              'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+          },
+        }),
         data: { 'ca.crt': c.ca.cert },
       });
     }
@@ -91,7 +96,12 @@ export function installControllers(c: SandboxCluster): () => void {
     const sa = c.store.get('serviceaccounts', s.metadata.namespace, saName);
     if (!sa) return;
     const next = thaw(s);
-    const token = c.saTokens.legacyToken({ namespace: s.metadata.namespace!, name: saName, uid: sa.metadata.uid!, secretName: s.metadata.name! });
+    const token = c.saTokens.legacyToken({
+      namespace: s.metadata.namespace!,
+      name: saName,
+      uid: sa.metadata.uid!,
+      secretName: s.metadata.name!,
+    });
     next.data = {
       ...data,
       token: Buffer.from(token).toString('base64'),
@@ -128,12 +138,18 @@ export function installControllers(c: SandboxCluster): () => void {
       return;
     }
     const next = defaultCrd(thaw(current));
-    if (!next.metadata.finalizers?.includes(CRD_CLEANUP_FINALIZER)) next.metadata.finalizers = [...(next.metadata.finalizers ?? []), CRD_CLEANUP_FINALIZER];
+    if (!next.metadata.finalizers?.includes(CRD_CLEANUP_FINALIZER))
+      next.metadata.finalizers = [...(next.metadata.finalizers ?? []), CRD_CLEANUP_FINALIZER];
     // names must not clash with another established CRD
     const names = next.spec as { names?: { plural?: string }; group?: string };
     const clash = c.store
       .list(CRD_KEY)
-      .some((o) => o.metadata.name !== name && (o.spec as typeof names).group === names.group && (o.spec as typeof names).names?.plural === names.names?.plural);
+      .some(
+        (o) =>
+          o.metadata.name !== name &&
+          (o.spec as typeof names).group === names.group &&
+          (o.spec as typeof names).names?.plural === names.names?.plural,
+      );
     next.status = crdStatus(next, !clash);
     rest.systemUpdate(CRD_KEY, next);
     if (!clash) {
@@ -145,18 +161,36 @@ export function installControllers(c: SandboxCluster): () => void {
   const onEvent = (ev: StoreEvent): void => {
     switch (ev.gr) {
       case 'namespaces':
-        if (ev.type === 'ADDED') enqueue(() => ensureNamespaceContent(ev.object.metadata.name!));
+        if (ev.type === 'ADDED')
+          enqueue(() => {
+            ensureNamespaceContent(ev.object.metadata.name!);
+          });
         else if (ev.type === 'MODIFIED' && ev.object.metadata.deletionTimestamp) {
           const ns = ev.object;
-          if ((ns.spec as { finalizers?: string[] } | undefined)?.finalizers?.includes('kubernetes') || !ns.metadata.finalizers?.length) enqueue(() => finishNamespace(ns));
+          if (
+            (ns.spec as { finalizers?: string[] } | undefined)?.finalizers?.includes('kubernetes') ||
+            !ns.metadata.finalizers?.length
+          )
+            enqueue(() => {
+              finishNamespace(ns);
+            });
         }
         break;
       case 'secrets':
-        if (ev.type !== 'DELETED') enqueue(() => tokenSecret(ev.object));
+        if (ev.type !== 'DELETED')
+          enqueue(() => {
+            tokenSecret(ev.object);
+          });
         break;
       case CRD_KEY:
-        if (ev.type === 'DELETED') enqueue(() => crd(ev.object, true));
-        else if (!crdEventIsOwnStatusWrite(ev)) enqueue(() => crd(ev.object, false));
+        if (ev.type === 'DELETED')
+          enqueue(() => {
+            crd(ev.object, true);
+          });
+        else if (!crdEventIsOwnStatusWrite(ev))
+          enqueue(() => {
+            crd(ev.object, false);
+          });
         break;
       case 'serviceaccounts':
         // a deleted ServiceAccount invalidates its legacy token Secrets
@@ -164,7 +198,10 @@ export function installControllers(c: SandboxCluster): () => void {
           const ns = ev.object.metadata.namespace;
           enqueue(() => {
             for (const s of c.store.list('secrets', ns)) {
-              if (s.type === 'kubernetes.io/service-account-token' && s.metadata.annotations?.['kubernetes.io/service-account.name'] === ev.object.metadata.name) {
+              if (
+                s.type === 'kubernetes.io/service-account-token' &&
+                s.metadata.annotations?.['kubernetes.io/service-account.name'] === ev.object.metadata.name
+              ) {
                 c.rest.systemRemove('secrets', ns, s.metadata.name!);
               }
             }
@@ -186,7 +223,14 @@ export function installControllers(c: SandboxCluster): () => void {
     });
   }
   for (const o of bootstrapPolicy()) {
-    const key = o.kind === 'ClusterRole' ? 'clusterroles' : o.kind === 'ClusterRoleBinding' ? 'clusterrolebindings' : o.kind === 'Role' ? 'roles' : 'rolebindings';
+    const key =
+      o.kind === 'ClusterRole'
+        ? 'clusterroles'
+        : o.kind === 'ClusterRoleBinding'
+          ? 'clusterrolebindings'
+          : o.kind === 'Role'
+            ? 'roles'
+            : 'rolebindings';
     const m = thaw(o);
     m.metadata.uid ??= randomUUID();
     m.metadata.creationTimestamp ??= now();
@@ -196,7 +240,16 @@ export function installControllers(c: SandboxCluster): () => void {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: meta('kubernetes', 'default', { labels: { component: 'apiserver', provider: 'kubernetes' } }),
-    spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None', ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', internalTrafficPolicy: 'Cluster' },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.1',
+      clusterIPs: ['10.96.0.1'],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      sessionAffinity: 'None',
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      internalTrafficPolicy: 'Cluster',
+    },
     status: { loadBalancer: {} },
   });
 
@@ -209,6 +262,11 @@ export function installControllers(c: SandboxCluster): () => void {
 /** The CRD controller's own status writes must not retrigger it forever. */
 function crdEventIsOwnStatusWrite(ev: StoreEvent): boolean {
   if (ev.type !== 'MODIFIED' || !ev.previous) return false;
-  const strip = (o: KubeObject): string => JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: '', finalizers: undefined, managedFields: undefined } });
+  const strip = (o: KubeObject): string =>
+    JSON.stringify({
+      ...o,
+      status: undefined,
+      metadata: { ...o.metadata, resourceVersion: '', finalizers: undefined, managedFields: undefined },
+    });
   return strip(ev.previous) === strip(ev.object) && !ev.object.metadata.deletionTimestamp;
 }

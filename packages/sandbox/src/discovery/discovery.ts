@@ -191,7 +191,12 @@ export function apiResourceList(local: readonly ResourceInfo[], group: string, v
       resources.push(s);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
 function v2Resources(local: readonly ResourceInfo[], group: string, version: string): Record<string, unknown>[] {
@@ -244,7 +249,11 @@ function v2FromLegacy(group: string, version: string, list: Record<string, unkno
     if (subs.length) {
       out.subresources = subs.map((s) => ({
         subresource: (s.name as string).slice(name.length + 1),
-        responseKind: { group: (s.group as string | undefined) ?? group, version: (s.version as string | undefined) ?? version, kind: s.kind },
+        responseKind: {
+          group: (s.group as string | undefined) ?? group,
+          version: (s.version as string | undefined) ?? version,
+          kind: s.kind,
+        },
         verbs: s.verbs ?? [],
       }));
     }
@@ -258,7 +267,10 @@ export const DISCOVERY_V2_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io
 export function aggregatedDiscovery(input: DiscoveryInput, core: boolean): unknown {
   const items: unknown[] = [];
   if (core) {
-    items.push({ metadata: { name: '', creationTimestamp: null }, versions: [{ version: 'v1', resources: v2Resources(input.local, '', 'v1'), freshness: 'Current' }] });
+    items.push({
+      metadata: { name: '', creationTimestamp: null },
+      versions: [{ version: 'v1', resources: v2Resources(input.local, '', 'v1'), freshness: 'Current' }],
+    });
   } else {
     for (const g of groups(input)) {
       const versions = g.versions.map((v) => {

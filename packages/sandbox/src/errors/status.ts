@@ -85,7 +85,9 @@ export class ApiError extends Error {
     if (this.details) {
       // kube's JSON names a cause's type `reason`
       const { causes, ...rest } = this.details;
-      s.details = causes ? { ...rest, causes: causes.map(({ type, ...c }) => (type ? { reason: type, ...c } : c)) } : rest;
+      s.details = causes
+        ? { ...rest, causes: causes.map(({ type, ...c }) => (type ? { reason: type, ...c } : c)) }
+        : rest;
     }
     return s;
   }
@@ -96,7 +98,15 @@ export function isApiError(e: unknown): e is ApiError {
 }
 
 export function successStatus(details?: StatusDetails): Status {
-  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: '', reason: '', code: 200 };
+  const s: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    message: '',
+    reason: '',
+    code: 200,
+  };
   if (details) s.details = details;
   return s;
 }
@@ -117,11 +127,16 @@ export const errors = {
     });
   },
   conflict(gr: GroupResource, name: string, why: string): ApiError {
-    return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`, {
-      name,
-      group: gr.group,
-      kind: gr.resource,
-    });
+    return new ApiError(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`,
+      {
+        name,
+        group: gr.group,
+        kind: gr.resource,
+      },
+    );
   },
   /** 422: `Kind.group "name" is invalid: field: message, field2: message2` like field.ErrorList. */
   invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
@@ -167,7 +182,11 @@ export const errors = {
     return new ApiError(413, 'RequestEntityTooLarge', message);
   },
   unsupportedMediaType(contentType: string): ApiError {
-    return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got ${JSON.stringify(contentType)}`);
+    return new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got ${JSON.stringify(contentType)}`,
+    );
   },
   serviceUnavailable(message: string): ApiError {
     return new ApiError(503, 'ServiceUnavailable', message);

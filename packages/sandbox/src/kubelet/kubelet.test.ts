@@ -198,7 +198,10 @@ test('exec and cp with kubectl', async () => {
 });
 
 test('kubectl run -i --rm attaches to the container shell and reports its exit code', async () => {
-  const r = await kubectl(['run', '-i', '--rm', 'shell', '--image=busybox', '--restart=Never', '--', 'sh'], 'echo hi\nexit 3\n');
+  const r = await kubectl(
+    ['run', '-i', '--rm', 'shell', '--image=busybox', '--restart=Never', '--', 'sh'],
+    'echo hi\nexit 3\n',
+  );
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stdout, /^hi\n/);
   assert.match(r.stderr, /pod default\/shell terminated \(Error\)/);

@@ -20,7 +20,14 @@ import { startSandbox, type Sandbox } from '../host.ts';
 import type { SandboxCluster } from '../server/cluster.ts';
 import type { KubeObject } from '../api/types.ts';
 import { installKubelet } from './kubelet.ts';
-import { connectionRefusedMessage, podPorts, portForwardInterceptor, sandboxID, servePodConnection, type PortForwardService } from './portforward.ts';
+import {
+  connectionRefusedMessage,
+  podPorts,
+  portForwardInterceptor,
+  sandboxID,
+  servePodConnection,
+  type PortForwardService,
+} from './portforward.ts';
 import { SpdySession, type SpdyStream } from '../spdy/spdy.ts';
 
 let dir: string;
@@ -30,7 +37,12 @@ let uninstall: () => void;
 let pf: PortForwardService;
 
 function resources(): string[] {
-  return process.getActiveResourcesInfo().filter((r) => r === 'TLSWrap' || r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout' || r === 'ProcessWrap');
+  return process
+    .getActiveResourcesInfo()
+    .filter(
+      (r) =>
+        r === 'TLSWrap' || r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout' || r === 'ProcessWrap',
+    );
 }
 
 async function settle(baseline: string[]): Promise<string[]> {
@@ -47,9 +59,26 @@ function pod(spec: Record<string, unknown>, name = 'p'): KubeObject {
 
 const portCases: { name: string; spec: Record<string, unknown>; want: number[] }[] = [
   { name: 'no ports: 8080', spec: { containers: [{ name: 'c' }] }, want: [8080] },
-  { name: 'declared ports of all containers', spec: { containers: [{ name: 'a', ports: [{ containerPort: 80 }, { containerPort: 443, protocol: 'TCP' }] }, { name: 'b', ports: [{ containerPort: 9090 }] }] }, want: [80, 443, 9090] },
-  { name: 'UDP is not forwarded', spec: { containers: [{ name: 'a', ports: [{ containerPort: 53, protocol: 'UDP' }, { containerPort: 8443 }] }] }, want: [8443] },
-  { name: 'only UDP: the default', spec: { containers: [{ name: 'a', ports: [{ containerPort: 53, protocol: 'UDP' }] }] }, want: [8080] },
+  {
+    name: 'declared ports of all containers',
+    spec: {
+      containers: [
+        { name: 'a', ports: [{ containerPort: 80 }, { containerPort: 443, protocol: 'TCP' }] },
+        { name: 'b', ports: [{ containerPort: 9090 }] },
+      ],
+    },
+    want: [80, 443, 9090],
+  },
+  {
+    name: 'UDP is not forwarded',
+    spec: { containers: [{ name: 'a', ports: [{ containerPort: 53, protocol: 'UDP' }, { containerPort: 8443 }] }] },
+    want: [8443],
+  },
+  {
+    name: 'only UDP: the default',
+    spec: { containers: [{ name: 'a', ports: [{ containerPort: 53, protocol: 'UDP' }] }] },
+    want: [8080],
+  },
 ];
 for (const c of portCases) {
   test(`podPorts: ${c.name}`, () => {
@@ -107,8 +136,15 @@ before(async () => {
   uninstall = installKubelet(cluster, { maxStopDelayMs: 100 });
   pf = portForwardInterceptor({ streamCreationTimeoutMs: 500 });
   cluster.interceptors.push(pf);
-  const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 8080 }, { containerPort: 9090 }] }] } });
-  const create = spawn('kubectl', ['--cache-dir', join(dir, 'cache'), 'create', '-f', '-'], { env: { ...process.env, KUBECONFIG: sb.kubeconfigPath('c1') } });
+  const manifest = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web' },
+    spec: { containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 8080 }, { containerPort: 9090 }] }] },
+  });
+  const create = spawn('kubectl', ['--cache-dir', join(dir, 'cache'), 'create', '-f', '-'], {
+    env: { ...process.env, KUBECONFIG: sb.kubeconfigPath('c1') },
+  });
   create.stdin.end(manifest);
   const [code] = (await once(create, 'exit')) as [number];
   assert.equal(code, 0);
@@ -180,7 +216,12 @@ function readAll(s: Duplex): Promise<string> {
   });
 }
 
-async function forwardOnce(session: SpdySession, port: number, requestID: string, send: string): Promise<{ data: string; error: string }> {
+async function forwardOnce(
+  session: SpdySession,
+  port: number,
+  requestID: string,
+  send: string,
+): Promise<{ data: string; error: string }> {
   const error = session.openStream({ streamtype: 'error', port: String(port), requestid: requestID });
   await error.waitReply();
   error.end();
@@ -201,7 +242,10 @@ test('SPDY: stream pairs forward to declared ports, errors for others', async ()
   assert.equal(refused.data, '');
   assert.equal(refused.error, connectionRefusedMessage(cluster.store.get('pods', 'default', 'web')!, 9999));
   // two connections at once, interleaved
-  const [a, b] = await Promise.all([forwardOnce(session, 8080, '3', 'A'.repeat(100_000)), forwardOnce(session, 8080, '4', 'B'.repeat(70_000))]);
+  const [a, b] = await Promise.all([
+    forwardOnce(session, 8080, '3', 'A'.repeat(100_000)),
+    forwardOnce(session, 8080, '4', 'B'.repeat(70_000)),
+  ]);
   assert.equal(a.data, 'A'.repeat(100_000));
   assert.equal(b.data, 'B'.repeat(70_000));
   session.close();
@@ -210,7 +254,14 @@ test('SPDY: stream pairs forward to declared ports, errors for others', async ()
 
 test('SPDY: invalid stream headers are refused with RST_STREAM, the session goes on', async () => {
   const session = await spdyClient();
-  const cases: Record<string, string>[] = [{ streamtype: 'data' }, { streamtype: 'data', port: 'abc' }, { streamtype: 'data', port: '0' }, { streamtype: 'data', port: '70000' }, { port: '8080' }, { streamtype: 'bogus', port: '8080' }];
+  const cases: Record<string, string>[] = [
+    { streamtype: 'data' },
+    { streamtype: 'data', port: 'abc' },
+    { streamtype: 'data', port: '0' },
+    { streamtype: 'data', port: '70000' },
+    { port: '8080' },
+    { streamtype: 'bogus', port: '8080' },
+  ];
   for (const h of cases) {
     const s = session.openStream(h);
     await assert.rejects(s.waitReply(), /RST_STREAM status 5/, JSON.stringify(h));
@@ -231,21 +282,39 @@ test('SPDY handshake errors', async () => {
   const missing = await upgradeRequest(PF_PATH, { upgrade: 'SPDY/3.1' });
   assert.equal(missing.status, 400);
   assert.equal(missing.body, 'unable to upgrade: X-Stream-Protocol-Version is required\n');
-  const wrong = await upgradeRequest(PF_PATH, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io' });
+  const wrong = await upgradeRequest(PF_PATH, {
+    upgrade: 'SPDY/3.1',
+    'x-stream-protocol-version': 'v4.channel.k8s.io',
+  });
   assert.equal(wrong.status, 403);
   assert.equal(wrong.headers['x-accepted-stream-protocol-versions'], 'portforward.k8s.io');
-  const nopod = await upgradeRequest('/api/v1/namespaces/default/pods/nope/portforward', { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' });
+  const nopod = await upgradeRequest('/api/v1/namespaces/default/pods/nope/portforward', {
+    upgrade: 'SPDY/3.1',
+    'x-stream-protocol-version': 'portforward.k8s.io',
+  });
   assert.equal(nopod.status, 404);
   assert.equal((JSON.parse(nopod.body) as { message: string }).message, 'pods "nope" not found');
   // a plain request is not an upgrade
   const plain = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const url = new URL(cluster.url);
     https
-      .request({ host: url.hostname, port: url.port, path: PF_PATH, method: 'POST', ca: cluster.ca.cert, cert: cluster.admin.cert, key: cluster.admin.key, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
+      .request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: PF_PATH,
+          method: 'POST',
+          ca: cluster.ca.cert,
+          cert: cluster.admin.cert,
+          key: cluster.admin.key,
+          agent: false,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      )
       .on('error', reject)
       .end();
   });
@@ -255,7 +324,11 @@ test('SPDY handshake errors', async () => {
 
 function wsConnect(path: string, protocols: string[]): Promise<WebSocket> {
   const url = new URL(cluster.url);
-  const ws = new WebSocket(`wss://${url.host}${path}`, protocols, { ca: cluster.ca.cert, cert: cluster.admin.cert, key: cluster.admin.key });
+  const ws = new WebSocket(`wss://${url.host}${path}`, protocols, {
+    ca: cluster.ca.cert,
+    cert: cluster.admin.cert,
+    key: cluster.admin.key,
+  });
   return new Promise((resolve, reject) => {
     ws.on('open', () => resolve(ws));
     ws.on('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
@@ -280,13 +353,18 @@ test('channel WebSocket protocol (v4.channel.k8s.io): port prefix, data, errors'
   assert.equal(byChannel.get(1)![0]!.toString('hex'), le(8080));
   assert.equal(byChannel.get(2)![0]!.toString('hex'), le(9999));
   assert.equal(Buffer.concat(byChannel.get(0)!.slice(1)).toString(), 'echo me');
-  assert.match(Buffer.concat(byChannel.get(3)!.slice(1)).toString(), /^error forwarding port 9999 to pod [0-9a-f]{64}, uid : /);
+  assert.match(
+    Buffer.concat(byChannel.get(3)!.slice(1)).toString(),
+    /^error forwarding port 9999 to pod [0-9a-f]{64}, uid : /,
+  );
   await assert.rejects(wsConnect(PF_PATH, ['v4.channel.k8s.io']), /unexpected 400/);
 });
 
 // ---- the real kubectl ----
 
-function startPortForward(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; stderr: () => string }> {
+function startPortForward(
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; port: number; stderr: () => string }> {
   const proc = spawn('kubectl', ['--cache-dir', join(dir, 'cache'), 'port-forward', 'pod/web', ':8080'], {
     env: { ...process.env, KUBECONFIG: sb.kubeconfigPath('c1'), ...env },
   });
@@ -339,7 +417,10 @@ function httpVia(port: number): Promise<{ status: number; body: string }> {
 
 for (const [name, env] of [
   ['kubectl port-forward (SPDY over WebSocket, the default)', {}],
-  ['kubectl port-forward (plain SPDY, KUBECTL_PORT_FORWARD_WEBSOCKETS=false)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
+  [
+    'kubectl port-forward (plain SPDY, KUBECTL_PORT_FORWARD_WEBSOCKETS=false)',
+    { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' },
+  ],
 ] as const) {
   test(name, async () => {
     const baseline = resources();
@@ -362,6 +443,9 @@ for (const [name, env] of [
     while (pf.activeSessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(pf.activeSessions, 0, 'the forwarding session ends with kubectl');
     const left = await settle(baseline);
-    assert.ok(left.length <= baseline.length, `handles left: ${JSON.stringify(left)} (before: ${JSON.stringify(baseline)})`);
+    assert.ok(
+      left.length <= baseline.length,
+      `handles left: ${JSON.stringify(left)} (before: ${JSON.stringify(baseline)})`,
+    );
   });
 }

@@ -44,7 +44,8 @@ export function podPorts(pod: KubeObject): number[] {
   const ports = new Set<number>();
   for (const c of spec.containers ?? [])
     for (const p of c.ports ?? []) {
-      if (typeof p.containerPort === 'number' && (p.protocol === undefined || p.protocol === 'TCP')) ports.add(p.containerPort);
+      if (typeof p.containerPort === 'number' && (p.protocol === undefined || p.protocol === 'TCP'))
+        ports.add(p.containerPort);
     }
   if (ports.size === 0) ports.add(DEFAULT_POD_PORT);
   return [...ports].sort((a, b) => a - b);
@@ -171,7 +172,11 @@ interface StreamPair {
 }
 
 /** Accept port-forward streams on a server SPDY session, as kubelet's httpStreamHandler does. */
-export function servePortForwardSession(session: SpdySession, lookup: () => KubeObject | undefined, opts: PortForwardOptions = {}): void {
+export function servePortForwardSession(
+  session: SpdySession,
+  lookup: () => KubeObject | undefined,
+  opts: PortForwardOptions = {},
+): void {
   const pairs = new Map<string, StreamPair>();
   const timeoutMs = opts.streamCreationTimeoutMs ?? STREAM_CREATION_TIMEOUT_MS;
   const printError = (p: StreamPair, msg: string): void => {
@@ -202,7 +207,10 @@ export function servePortForwardSession(session: SpdySession, lookup: () => Kube
       p = created;
       pairs.set(requestID, created);
       created.timer = setTimeout(() => {
-        printError(created, `(conn=${session.server ? 'server' : 'client'}, request=${requestID}) timed out waiting for streams`);
+        printError(
+          created,
+          `(conn=${session.server ? 'server' : 'client'}, request=${requestID}) timed out waiting for streams`,
+        );
         created.error?.end();
         created.data?.end();
         remove(created);
@@ -344,7 +352,14 @@ function serveChannels(ws: WebSocket, protocol: string, pod: KubeObject, ports: 
 
 function isPortForward(ctx: RequestContext): boolean {
   const ri = ctx.info;
-  return ri.isResourceRequest && ri.apiGroup === '' && ri.apiVersion === 'v1' && ri.resource === 'pods' && ri.subresource === 'portforward' && !!ri.name;
+  return (
+    ri.isResourceRequest &&
+    ri.apiGroup === '' &&
+    ri.apiVersion === 'v1' &&
+    ri.resource === 'pods' &&
+    ri.subresource === 'portforward' &&
+    !!ri.name
+  );
 }
 
 function headerList(v: string | string[] | undefined): string[] {
@@ -354,10 +369,20 @@ function headerList(v: string | string[] | undefined): string[] {
     .filter(Boolean);
 }
 
-function writeRaw(socket: Duplex, code: number, reason: string, headers: Record<string, string | string[]>, body: string): void {
+function writeRaw(
+  socket: Duplex,
+  code: number,
+  reason: string,
+  headers: Record<string, string | string[]>,
+  body: string,
+): void {
   if (socket.destroyed) return;
   const lines = [`HTTP/1.1 ${code} ${reason}`];
-  for (const [k, v] of Object.entries({ ...headers, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }))
+  for (const [k, v] of Object.entries({
+    ...headers,
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  }))
     for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }
@@ -368,8 +393,20 @@ function writeStatus(socket: Duplex, e: unknown): void {
 }
 
 /** Go's http.Error, which the kubelet uses for handshake failures. */
-function writePlain(socket: Duplex, code: number, reason: string, message: string, extra: Record<string, string | string[]> = {}): void {
-  writeRaw(socket, code, reason, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...extra }, `${message}\n`);
+function writePlain(
+  socket: Duplex,
+  code: number,
+  reason: string,
+  message: string,
+  extra: Record<string, string | string[]> = {},
+): void {
+  writeRaw(
+    socket,
+    code,
+    reason,
+    { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...extra },
+    `${message}\n`,
+  );
 }
 
 export class PortForwardService implements RequestInterceptor {
@@ -390,7 +427,8 @@ export class PortForwardService implements RequestInterceptor {
   /** Plain requests to pods/portforward: the apiserver requires an upgrade. */
   handle(ctx: RequestContext, _req: Req, _res: Res): boolean {
     if (!isPortForward(ctx)) return false;
-    if (ctx.info.verb !== 'create' && ctx.info.verb !== 'get') throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+    if (ctx.info.verb !== 'create' && ctx.info.verb !== 'get')
+      throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
     this.#lookup(ctx);
     throw errors.badRequest('Upgrade request required');
   }
@@ -398,7 +436,8 @@ export class PortForwardService implements RequestInterceptor {
   upgrade(ctx: RequestContext, req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (!isPortForward(ctx)) return false;
     try {
-      if (ctx.info.verb !== 'create' && ctx.info.verb !== 'get') throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      if (ctx.info.verb !== 'create' && ctx.info.verb !== 'get')
+        throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
       const pod = this.#lookup(ctx);
       const upgrade = (req.headers.upgrade ?? '').toLowerCase();
       if (upgrade === 'websocket') this.#websocket(ctx, req, socket, head, pod);
@@ -450,7 +489,12 @@ export class PortForwardService implements RequestInterceptor {
     const connection = headerList(req.headers.connection).map((s) => s.toLowerCase());
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (!connection.includes('upgrade') || !upgrade.includes('spdy/3.1')) {
-      writePlain(socket, 400, 'Bad Request', `unable to upgrade: missing upgrade headers in request: connection=${JSON.stringify(req.headers.connection ?? '')} upgrade=${JSON.stringify(req.headers.upgrade ?? '')}`);
+      writePlain(
+        socket,
+        400,
+        'Bad Request',
+        `unable to upgrade: missing upgrade headers in request: connection=${JSON.stringify(req.headers.connection ?? '')} upgrade=${JSON.stringify(req.headers.upgrade ?? '')}`,
+      );
       return;
     }
     const offered = headerList(req.headers['x-stream-protocol-version']);
@@ -459,9 +503,15 @@ export class PortForwardService implements RequestInterceptor {
       return;
     }
     if (!offered.includes(PORT_FORWARD_PROTOCOL)) {
-      writePlain(socket, 403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server accepts [${PORT_FORWARD_PROTOCOL}]`, {
-        'X-Accepted-Stream-Protocol-Versions': PORT_FORWARD_PROTOCOL,
-      });
+      writePlain(
+        socket,
+        403,
+        'Forbidden',
+        `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server accepts [${PORT_FORWARD_PROTOCOL}]`,
+        {
+          'X-Accepted-Stream-Protocol-Versions': PORT_FORWARD_PROTOCOL,
+        },
+      );
       return;
     }
     socket.write(
@@ -476,16 +526,24 @@ export class PortForwardService implements RequestInterceptor {
     const tunneled = offered.filter((p) => p.startsWith(SPDY_TUNNEL_PREFIX));
     if (tunneled.length && !tunneled.includes(SPDY_TUNNEL_PORT_FORWARD)) {
       const protos = tunneled.map((p) => p.slice(SPDY_TUNNEL_PREFIX.length));
-      writePlain(socket, 403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${protos.join(' ')}], server accepts [${PORT_FORWARD_PROTOCOL}]`, {
-        'X-Accepted-Stream-Protocol-Versions': PORT_FORWARD_PROTOCOL,
-      });
+      writePlain(
+        socket,
+        403,
+        'Forbidden',
+        `unable to upgrade: unable to negotiate protocol: client supports [${protos.join(' ')}], server accepts [${PORT_FORWARD_PROTOCOL}]`,
+        {
+          'X-Accepted-Stream-Protocol-Versions': PORT_FORWARD_PROTOCOL,
+        },
+      );
       return;
     }
     const protocol = chooseWsProtocol(offered);
     if (protocol === undefined) {
       writeStatus(
         socket,
-        errors.badRequest(`unable to upgrade websocket connection: requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${[SPDY_TUNNEL_PORT_FORWARD, ...CHANNEL_PROTOCOLS].join(' ')}]`),
+        errors.badRequest(
+          `unable to upgrade websocket connection: requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${[SPDY_TUNNEL_PORT_FORWARD, ...CHANNEL_PROTOCOLS].join(' ')}]`,
+        ),
       );
       return;
     }

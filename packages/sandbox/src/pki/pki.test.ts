@@ -7,7 +7,12 @@ test('CA issues server and client certificates that verify against it', async ()
   const ca = await createCA('test-ca');
   const caCert = new X509Certificate(ca.cert);
   assert.equal(caCert.ca, true);
-  const server = await ca.issue({ commonName: 'srv', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const server = await ca.issue({
+    commonName: 'srv',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    usage: 'server',
+  });
   const s = new X509Certificate(server.cert);
   assert.ok(s.verify(caCert.publicKey));
   assert.ok(s.checkHost('localhost'));

@@ -50,7 +50,7 @@ function serial(): string {
 }
 
 export async function createCA(name: string, validDays = 3650): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const notBefore = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -61,7 +61,10 @@ export async function createCA(name: string, validDays = 3650): Promise<Certific
     signingAlgorithm: alg,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -71,7 +74,7 @@ export async function createCA(name: string, validDays = 3650): Promise<Certific
     cert: cert.toString('pem') + '\n',
     key: caKey,
     async issue(opts: IssueOptions): Promise<KeyPair> {
-      const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const leafKeys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
       const eku: string[] = [];
       if (opts.usage !== 'client') eku.push(x509.ExtendedKeyUsage.serverAuth);
       if (opts.usage !== 'server') eku.push(x509.ExtendedKeyUsage.clientAuth);

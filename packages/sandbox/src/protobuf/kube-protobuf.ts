@@ -70,6 +70,11 @@ function typeFor(s: Schema, apiVersion: string, kind: string): Type | undefined 
   return s.options.get(kind) ?? s.kinds.get(`${apiVersion}\0${kind}`);
 }
 
+/** The parsed .proto set (for tests and tooling that need a message type). */
+export function kubeProtobufRoot(): Root {
+  return loadSchema().unknown.root;
+}
+
 /** Whether decodeKubeProtobuf knows the kind (DeleteOptions under any apiVersion). */
 export function isKubeProtobufKind(apiVersion: string, kind: string): boolean {
   return typeFor(loadSchema(), apiVersion, kind) !== undefined;
@@ -96,7 +101,10 @@ function decode(buf: Uint8Array, expected: ExpectedKind, depth: number): KubePro
   const s = loadSchema();
   const data = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw unrecognized(expected, 'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
+    throw unrecognized(
+      expected,
+      'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]',
+    );
   }
   let unk: Record<string, unknown>;
   try {
@@ -116,7 +124,9 @@ function decode(buf: Uint8Array, expected: ExpectedKind, depth: number): KubePro
   const type = typeFor(s, apiVersion, kind);
   const version = apiVersion.slice(apiVersion.indexOf('/') + 1);
   const cannotHandle = (why: string): ApiError =>
-    errors.badRequest(`${kind} in version ${JSON.stringify(version)} cannot be handled as a ${expected.kind ?? kind}: ${why}`);
+    errors.badRequest(
+      `${kind} in version ${JSON.stringify(version)} cannot be handled as a ${expected.kind ?? kind}: ${why}`,
+    );
   if (!type) {
     throw cannotHandle(
       `no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)} in scheme "pkg/runtime/scheme.go:100"`,
@@ -178,7 +188,8 @@ function messageType(field: Field): Type | undefined {
 
 /** A JSON object whose own `__proto__` key (possible in a map) stays data, as JSON.parse leaves it. */
 function put(obj: Record<string, Json>, key: string, value: Json): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 
@@ -200,7 +211,11 @@ function fieldsToJson(type: Type, msg: Record<string, unknown>, out: Record<stri
     } else if (field.repeated) {
       const list = value as unknown[];
       if (list.length === 0) continue;
-      put(out, name, list.map((v) => (mt ? messageToJson(mt, v, depth + 1) : scalarToJson(field.type, v))));
+      put(
+        out,
+        name,
+        list.map((v) => (mt ? messageToJson(mt, v, depth + 1) : scalarToJson(field.type, v))),
+      );
     } else if (mt && isEmbedded(field)) {
       fieldsToJson(mt, value as Record<string, unknown>, out, depth + 1);
     } else if (mt) {
@@ -326,11 +341,7 @@ const META = `.${META_V1_PKG}`;
 const APIEXT = '.k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1';
 
 function schemaType(): Type {
-  return protobufRoot().lookupType(`${APIEXT}.JSONSchemaProps`);
-}
-
-function protobufRoot(): Root {
-  return loadSchema().unknown.root;
+  return kubeProtobufRoot().lookupType(`${APIEXT}.JSONSchemaProps`);
 }
 
 const bytesOf = (v: unknown, at: string): Buffer => {
@@ -339,16 +350,19 @@ const bytesOf = (v: unknown, at: string): Buffer => {
 };
 
 const extraValue: Special = {
-  toJson: (msg) => (own(msg, 'items') && (msg.items as unknown[]).length > 0 ? (msg.items as string[]).map(String) : null),
+  toJson: (msg) =>
+    own(msg, 'items') && (msg.items as unknown[]).length > 0 ? (msg.items as string[]).map(String) : null,
   fromJson: (v, at) => {
     if (v === null) return {};
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ConversionError(`${at}: expected a list of strings`);
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+      throw new ConversionError(`${at}: expected a list of strings`);
     return { items: v };
   },
 };
 
 const rawJson = (field: string): Special => ({
-  toJson: (msg, depth) => (own(msg, field) && (msg[field] as Uint8Array).length > 0 ? parseJsonBytes(msg[field], depth) : null),
+  toJson: (msg, depth) =>
+    own(msg, field) && (msg[field] as Uint8Array).length > 0 ? parseJsonBytes(msg[field], depth) : null,
   fromJson: (v, at) => ({ [field]: bytesOf(v, at) }),
 });
 
@@ -387,7 +401,8 @@ const SPECIAL: Record<string, Special> = {
       return own(m, 'schema') ? messageToJson(schemaType(), m.schema, depth + 1) : null;
     },
     fromJson: (v, at, depth) => {
-      if (Array.isArray(v)) return { jSONSchemas: v.map((x, i) => messageFromJson(schemaType(), x, `${at}[${i}]`, depth + 1)) };
+      if (Array.isArray(v))
+        return { jSONSchemas: v.map((x, i) => messageFromJson(schemaType(), x, `${at}[${i}]`, depth + 1)) };
       return { schema: messageFromJson(schemaType(), v, at, depth + 1) };
     },
   },
@@ -428,7 +443,8 @@ export function encodeKubeProtobuf(obj: Record<string, unknown>): Buffer {
   const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
   const type = typeFor(s, apiVersion, kind);
-  if (!type) throw errors.badRequest(`no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)}`);
+  if (!type)
+    throw errors.badRequest(`no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)}`);
   let raw: Uint8Array;
   try {
     raw = type.encode(type.fromObject(messageFromJson(type, obj, '', 0))).finish();
@@ -450,7 +466,13 @@ function messageFromJson(type: Type, v: unknown, at: string, depth: number): Rec
   return out;
 }
 
-function fieldsFromJson(type: Type, json: Record<string, unknown>, out: Record<string, unknown>, at: string, depth: number): void {
+function fieldsFromJson(
+  type: Type,
+  json: Record<string, unknown>,
+  out: Record<string, unknown>,
+  at: string,
+  depth: number,
+): void {
   for (const field of type.fieldsArray) {
     const mt = messageType(field);
     if (mt && isEmbedded(field)) {
@@ -468,7 +490,9 @@ function fieldsFromJson(type: Type, json: Record<string, unknown>, out: Record<s
       if (typeof v !== 'object' || Array.isArray(v)) throw new ConversionError(`${here}: expected an object`);
       const obj: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        obj[k] = mt ? messageFromJson(mt, x, `${here}[${k}]`, depth + 1) : scalarFromJson(field.type, x, `${here}[${k}]`);
+        obj[k] = mt
+          ? messageFromJson(mt, x, `${here}[${k}]`, depth + 1)
+          : scalarFromJson(field.type, x, `${here}[${k}]`);
       }
       out[field.name] = obj;
     } else if (field.repeated) {
@@ -501,10 +525,14 @@ function scalarFromJson(type: string, v: unknown, at: string): unknown {
     case 'int32':
     case 'sint32':
     case 'sfixed32':
-      return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff ? v : fail('a 32-bit integer');
+      return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff
+        ? v
+        : fail('a 32-bit integer');
     case 'uint32':
     case 'fixed32':
-      return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : fail('an unsigned 32-bit integer');
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
+        ? v
+        : fail('an unsigned 32-bit integer');
     default:
       return typeof v === 'number' && Number.isSafeInteger(v) ? v : fail('an integer');
   }

@@ -15,8 +15,27 @@ import { isVirtual } from '../api/builtin.ts';
 import { createCA, type CertificateAuthority, type KeyPair } from '../pki/pki.ts';
 import { listen, tlsSocketOf, type Listener, type Req, type Res } from './listener.ts';
 import { parseRequestInfo, type RequestInfo } from './requestinfo.ts';
-import { decodeBody, negotiate, patchTypeOf, readBody, warningHeaders, watchSink, writeError, writeJSON, writeListJSON } from './http.ts';
-import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, DISCOVERY_V2_CONTENT_TYPE, type DiscoveryInput, type ExternalGroupVersion } from '../discovery/discovery.ts';
+import {
+  decodeBody,
+  negotiate,
+  patchTypeOf,
+  readBody,
+  warningHeaders,
+  watchSink,
+  writeError,
+  writeJSON,
+  writeListJSON,
+} from './http.ts';
+import {
+  aggregatedDiscovery,
+  apiGroupDoc,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  DISCOVERY_V2_CONTENT_TYPE,
+  type DiscoveryInput,
+  type ExternalGroupVersion,
+} from '../discovery/discovery.ts';
 import { OpenApiService, etagMatches } from '../openapi/openapi.ts';
 import { toTable } from '../api/table.ts';
 import { Authenticator } from '../auth/authn.ts';
@@ -56,7 +75,14 @@ export interface RequestContext {
   requester: UserInfo;
 }
 
-const HEALTH_CHECKS = ['ping', 'log', 'etcd', 'poststarthook/start-apiextensions-controllers', 'poststarthook/crd-informer-synced', 'poststarthook/rbac/bootstrap-roles'];
+const HEALTH_CHECKS = [
+  'ping',
+  'log',
+  'etcd',
+  'poststarthook/start-apiextensions-controllers',
+  'poststarthook/crd-informer-synced',
+  'poststarthook/rbac/bootstrap-roles',
+];
 
 export class SandboxCluster {
   readonly name: string;
@@ -86,7 +112,10 @@ export class SandboxCluster {
     this.serving = serving;
     this.admin = admin;
     this.rest = new RestStorage(this.store, this.registry);
-    this.openapi = new OpenApiService(() => this.registry.all(), () => this.registry.generation);
+    this.openapi = new OpenApiService(
+      () => this.registry.all(),
+      () => this.registry.generation,
+    );
     this.saTokens = new ServiceAccountTokens({ store: this.store });
     this.authenticator = new Authenticator({
       clientCA: () => [this.ca.cert, ...this.#extraClientCAs],
@@ -101,12 +130,23 @@ export class SandboxCluster {
     const ca = await createCA(`${opts.name}-ca`);
     const host = opts.host ?? '127.0.0.1';
     const ips = ['127.0.0.1', '::1'];
-    const dns = ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', opts.name];
+    const dns = [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+      opts.name,
+    ];
     if (/^[\d.]+$/.test(host) || host.includes(':')) {
       if (!ips.includes(host) && host !== '0.0.0.0' && host !== '::') ips.push(host);
     } else dns.push(host);
     const serving = await ca.issue({ commonName: 'kube-apiserver', dnsNames: dns, ipAddresses: ips, usage: 'server' });
-    const admin = await ca.issue({ commonName: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' });
+    const admin = await ca.issue({
+      commonName: 'kubernetes-admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
     const c = new SandboxCluster(opts, ca, serving, admin);
     c.#stopControllers = installControllers(c);
     c.#aggregator = await installAggregator(c, opts.aggregator);
@@ -116,7 +156,11 @@ export class SandboxCluster {
   /** Trust client certificates from another CA too (e.g. the gateway's front-proxy CA). */
   addClientCA(pem: string): void {
     this.#extraClientCAs.push(pem);
-    this.#listener?.setSecureContext({ cert: this.serving.cert, key: this.serving.key, clientCA: [this.ca.cert, ...this.#extraClientCAs] });
+    this.#listener?.setSecureContext({
+      cert: this.serving.cert,
+      key: this.serving.key,
+      clientCA: [this.ca.cert, ...this.#extraClientCAs],
+    });
   }
 
   get port(): number {
@@ -225,7 +269,7 @@ export class SandboxCluster {
       const ctx: RequestContext = { cluster: this, url, info, user, requester };
       for (const i of this.interceptors) if (await i.handle(ctx, req, res)) return;
       if (!info.isResourceRequest) {
-        await this.#nonResource(ctx, req, res);
+        this.#nonResource(ctx, req, res);
         return;
       }
       await this.#resource(ctx, req, res);
@@ -242,23 +286,32 @@ export class SandboxCluster {
     } catch (e) {
       const err = e instanceof ApiError ? e : errors.internal(String(e));
       const body = JSON.stringify(err.toStatus());
-      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     for (const i of this.interceptors) if (i.upgrade && (await i.upgrade(ctx, req, socket, head))) return;
     const body = JSON.stringify(errors.badRequest('upgrade requests are not supported for this resource').toStatus());
-    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
 
   discoveryInput(): DiscoveryInput {
-    return { local: this.registry.all(), external: this.external(), serverAddress: `${this.#opts.host ?? '127.0.0.1'}:${this.#listener?.port ?? 0}` };
+    return {
+      local: this.registry.all(),
+      external: this.external(),
+      serverAddress: `${this.#opts.host ?? '127.0.0.1'}:${this.#listener?.port ?? 0}`,
+    };
   }
 
-  async #nonResource(ctx: RequestContext, req: Req, res: Res): Promise<void> {
+  #nonResource(ctx: RequestContext, req: Req, res: Res): void {
     const path = ctx.url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
-      if (path.startsWith('/api')) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+      if (path.startsWith('/api'))
+        throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
       writeText(res, 404, '404 page not found\n');
       return;
     }
@@ -284,15 +337,25 @@ export class SandboxCluster {
     switch (path) {
       case '/version': {
         const v = this.#opts.version ?? { major: '1', minor: '32', gitVersion: 'v1.32.4-sandbox' };
-        writeJSON(res, 200, { ...v, gitCommit: 'sandbox', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: 'go1.23.8', compiler: 'gc', platform: `linux/amd64` });
+        writeJSON(res, 200, {
+          ...v,
+          gitCommit: 'sandbox',
+          gitTreeState: 'clean',
+          buildDate: '2026-11-01T00:00:00Z',
+          goVersion: 'go1.23.8',
+          compiler: 'gc',
+          platform: `linux/amd64`,
+        });
         return;
       }
       case '/api':
-        if (neg.as === 'APIGroupDiscoveryList') writeJSON(res, 200, aggregatedDiscovery(this.discoveryInput(), true), {}, DISCOVERY_V2_CONTENT_TYPE);
+        if (neg.as === 'APIGroupDiscoveryList')
+          writeJSON(res, 200, aggregatedDiscovery(this.discoveryInput(), true), {}, DISCOVERY_V2_CONTENT_TYPE);
         else writeJSON(res, 200, apiVersions(this.discoveryInput()));
         return;
       case '/apis':
-        if (neg.as === 'APIGroupDiscoveryList') writeJSON(res, 200, aggregatedDiscovery(this.discoveryInput(), false), {}, DISCOVERY_V2_CONTENT_TYPE);
+        if (neg.as === 'APIGroupDiscoveryList')
+          writeJSON(res, 200, aggregatedDiscovery(this.discoveryInput(), false), {}, DISCOVERY_V2_CONTENT_TYPE);
         else writeJSON(res, 200, apiGroupList(this.discoveryInput()));
         return;
       case '/openapi/v2': {
@@ -321,7 +384,10 @@ export class SandboxCluster {
       const asked = ctx.url.searchParams.get('hash');
       if (asked !== null && asked !== doc.hash) {
         // kube redirects a stale hash to the current document's URL
-        res.writeHead(301, { location: `/openapi/v3/${gvPath}?hash=${doc.hash}`, 'cache-control': 'no-cache, private' });
+        res.writeHead(301, {
+          location: `/openapi/v3/${gvPath}?hash=${doc.hash}`,
+          'cache-control': 'no-cache, private',
+        });
         res.end();
         return;
       }
@@ -332,7 +398,12 @@ export class SandboxCluster {
         res.end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json', etag, 'cache-control': cache, 'content-length': String(doc.body.length) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        etag,
+        'cache-control': cache,
+        'content-length': String(doc.body.length),
+      });
       res.end(doc.body);
       return;
     }
@@ -354,7 +425,8 @@ export class SandboxCluster {
       }
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    if (path.startsWith('/api')) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    if (path.startsWith('/api'))
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     writeText(res, 404, '404 page not found\n');
   }
 
@@ -362,8 +434,10 @@ export class SandboxCluster {
     const { info: ri, url } = ctx;
     const info = this.registry.lookup(ri.apiGroup, ri.apiVersion, ri.resource);
     if (!info) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
-    if (ri.subresource && !info.subresources.includes(ri.subresource)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
-    if (!info.namespaced && ri.namespace && info.resource !== 'namespaces') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    if (ri.subresource && !info.subresources.includes(ri.subresource))
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    if (!info.namespaced && ri.namespace && info.resource !== 'namespaces')
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     const method = req.method ?? 'GET';
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     const neg = negotiate(req.headers.accept);
@@ -391,13 +465,20 @@ export class SandboxCluster {
     };
 
     if (isVirtual(info)) {
-      if (ri.verb !== 'create') throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
-      const out = reviews(info, body, ctx.user, { store: this.store, authorizer: this.authorizer, authenticator: this.authenticator, namespace: ri.namespace });
+      if (ri.verb !== 'create')
+        throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      const out = reviews(info, body, ctx.user, {
+        store: this.store,
+        authorizer: this.authorizer,
+        authenticator: this.authenticator,
+        namespace: ri.namespace,
+      });
       writeJSON(res, 201, out);
       return;
     }
     if (ri.subresource === 'token' && info.resource === 'serviceaccounts') {
-      if (ri.verb !== 'create') throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      if (ri.verb !== 'create')
+        throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
       writeJSON(res, 201, createTokenRequest(this.saTokens, this.store, ri.namespace, ri.name, body));
       return;
     }
@@ -410,7 +491,17 @@ export class SandboxCluster {
     }
 
     const respond = (code: number, obj: unknown, warnings?: string[]): void => {
-      writeJSON(res, code, this.#render(info, obj, neg.as, url.searchParams), warningHeaders(warnings), neg.as === 'Table' ? neg.contentType : neg.as.startsWith('PartialObjectMetadata') ? neg.contentType : 'application/json');
+      writeJSON(
+        res,
+        code,
+        this.#render(info, obj, neg.as, url.searchParams),
+        warningHeaders(warnings),
+        neg.as === 'Table'
+          ? neg.contentType
+          : neg.as.startsWith('PartialObjectMetadata')
+            ? neg.contentType
+            : 'application/json',
+      );
     };
     switch (ri.verb) {
       case 'get': {
@@ -432,12 +523,19 @@ export class SandboxCluster {
         // resolve selector errors before committing to a 200 stream
         this.rest.selection(r);
         if (ri.name) {
-          url.searchParams.set('fieldSelector', [url.searchParams.get('fieldSelector'), `metadata.name=${ri.name}`].filter(Boolean).join(','));
+          url.searchParams.set(
+            'fieldSelector',
+            [url.searchParams.get('fieldSelector'), `metadata.name=${ri.name}`].filter(Boolean).join(','),
+          );
         }
         const sink = watchSink(req, res, table ? neg.contentType : 'application/json');
         this.rest.watch(r, sink, {
           bookmarkIntervalMs: this.#opts.bookmarkIntervalMs ?? 60_000,
-          transform: table ? (o, first) => tableFor(info, [o], url.searchParams, first) : neg.as === 'PartialObjectMetadataList' || neg.as === 'PartialObjectMetadata' ? partialMetadata : undefined,
+          transform: table
+            ? (o, first) => tableFor(info, [o], url.searchParams, first)
+            : neg.as === 'PartialObjectMetadataList' || neg.as === 'PartialObjectMetadata'
+              ? partialMetadata
+              : undefined,
         });
         return;
       }
@@ -462,7 +560,8 @@ export class SandboxCluster {
         return;
       }
       case 'deletecollection': {
-        if (!info.verbs.includes('deletecollection')) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+        if (!info.verbs.includes('deletecollection'))
+          throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
         const out = this.rest.deleteCollection(r);
         respond(out.code, out.body);
         return;
@@ -476,11 +575,17 @@ export class SandboxCluster {
     const o = obj as KubeObject & { items?: KubeObject[] };
     if (o?.kind === 'Status') return obj;
     if (as === 'Table') {
-      if (Array.isArray(o.items)) return tableFor(info, o.items, q, true, o.metadata as Record<string, unknown>);
+      if (Array.isArray(o.items)) return tableFor(info, o.items, q, true, o.metadata);
       return tableFor(info, [o], q, true);
     }
     if (as === 'PartialObjectMetadataList' || as === 'PartialObjectMetadata') {
-      if (Array.isArray(o.items)) return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadataList', metadata: o.metadata, items: o.items.map(partialMetadata) };
+      if (Array.isArray(o.items))
+        return {
+          apiVersion: 'meta.k8s.io/v1',
+          kind: 'PartialObjectMetadataList',
+          metadata: o.metadata,
+          items: o.items.map(partialMetadata),
+        };
       return partialMetadata(o);
     }
     return obj;
@@ -490,11 +595,19 @@ export class SandboxCluster {
     const toScale = (o: KubeObject): unknown => {
       const spec = (o.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
       const status = (o.status ?? {}) as { replicas?: number };
-      const sel = Object.entries(spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      const sel = Object.entries(spec.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
       return {
         kind: 'Scale',
         apiVersion: 'autoscaling/v1',
-        metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+        metadata: {
+          name: o.metadata.name,
+          namespace: o.metadata.namespace,
+          uid: o.metadata.uid,
+          resourceVersion: o.metadata.resourceVersion,
+          creationTimestamp: o.metadata.creationTimestamp,
+        },
         spec: { replicas: spec.replicas ?? 0 },
         status: { replicas: status.replicas ?? 0, selector: sel },
       };
@@ -513,7 +626,13 @@ export class SandboxCluster {
       return;
     } else throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-      throw errors.invalid('Scale', 'autoscaling', ri.name, [{ type: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+      throw errors.invalid('Scale', 'autoscaling', ri.name, [
+        {
+          type: 'FieldValueInvalid',
+          field: 'spec.replicas',
+          message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        },
+      ]);
     }
     const next = structuredClone(current);
     (next.spec as Record<string, unknown>).replicas = replicas;
@@ -522,9 +641,15 @@ export class SandboxCluster {
   }
 }
 
-function tableFor(info: ResourceInfo, objs: KubeObject[], q: URLSearchParams, first: boolean, listMeta?: Record<string, unknown>): unknown {
+function tableFor(
+  info: ResourceInfo,
+  objs: KubeObject[],
+  q: URLSearchParams,
+  first: boolean,
+  listMeta?: Record<string, unknown>,
+): unknown {
   const include = (q.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
-  const t = toTable(info, objs, { includeObject: include, listMeta: listMeta as never }) as { columnDefinitions?: unknown[] };
+  const t = toTable(info, objs, { includeObject: include, listMeta: listMeta }) as { columnDefinitions?: unknown[] };
   if (!first) t.columnDefinitions = [];
   return t;
 }
@@ -542,7 +667,11 @@ function partialMetadata(o: KubeObject): KubeObject {
 }
 
 function writeText(res: Res, code: number, text: string): void {
-  res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(text)) });
+  res.writeHead(code, {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'content-length': String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }
 

@@ -48,7 +48,11 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
     case 'application/apply-patch+cbor':
       return 'apply';
     default:
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+      );
   }
 }
 
@@ -92,11 +96,15 @@ export interface Negotiated {
  */
 export function negotiate(accept: string | undefined): Negotiated {
   if (!accept) return { as: '', contentType: 'application/json' };
-  const entries = accept.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = accept
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const e of entries) {
     const [type, ...params] = e.split(';').map((s) => s.trim());
     const p = new Map(params.map((kv) => kv.split('=') as [string, string]));
-    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*' && type !== 'application/yaml') continue;
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*' && type !== 'application/yaml')
+      continue;
     const as = p.get('as');
     if (as === 'Table' && p.get('g') === 'meta.k8s.io' && (p.get('v') === 'v1' || p.get('v') === 'v1beta1')) {
       return { as: 'Table', contentType: 'application/json;as=Table;v=v1;g=meta.k8s.io' };
@@ -105,21 +113,37 @@ export function negotiate(accept: string | undefined): Negotiated {
       return { as, contentType: `application/json;as=${as};v=v1;g=meta.k8s.io` };
     }
     if (as === 'APIGroupDiscoveryList' && p.get('g') === 'apidiscovery.k8s.io' && p.get('v') === 'v2') {
-      return { as: 'APIGroupDiscoveryList', contentType: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' };
+      return {
+        as: 'APIGroupDiscoveryList',
+        contentType: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+      };
     }
     if (as !== undefined) continue;
     return { as: '', contentType: 'application/json' };
   }
-  throw errors.notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+  throw errors.notAcceptable(
+    `only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+  );
 }
 
-export function writeJSON(res: Res, code: number, body: unknown, headers: Record<string, string | string[]> = {}, contentType = 'application/json'): void {
+export function writeJSON(
+  res: Res,
+  code: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+  contentType = 'application/json',
+): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const data = Buffer.from(JSON.stringify(body));
-  res.writeHead(code, { 'content-type': contentType, 'content-length': String(data.length), 'cache-control': 'no-cache, private', ...headers });
+  res.writeHead(code, {
+    'content-type': contentType,
+    'content-length': String(data.length),
+    'cache-control': 'no-cache, private',
+    ...headers,
+  });
   res.end(data);
 }
 
@@ -129,7 +153,11 @@ export function writeListJSON(res: Res, list: { items?: unknown } & Record<strin
   const parts = Array.isArray(items) ? items.map((o) => jsonOf(o as object)) : [];
   const prefix = JSON.stringify(head).slice(0, -1);
   const data = Buffer.from(`${prefix}${prefix.length > 1 ? ',' : ''}"items":[${parts.join(',')}]}`);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(data.length), 'cache-control': 'no-cache, private' });
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': String(data.length),
+    'cache-control': 'no-cache, private',
+  });
   res.end(data);
 }
 

@@ -40,7 +40,9 @@ export function tlsSocketOf(req: Req): tls.TLSSocket | undefined {
 }
 
 export async function listen(opts: ListenerOptions): Promise<Listener> {
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, opts.onRequest);
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    opts.onRequest(req, res);
+  });
   h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (opts.onUpgrade) opts.onUpgrade(req, socket, head);
     else socket.destroy();
@@ -89,7 +91,9 @@ export async function listen(opts: ListenerOptions): Promise<Listener> {
     },
     async close() {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
         h1.closeAllConnections();
         for (const s of sockets) s.destroy();
       });
