@@ -10,6 +10,8 @@ export const ANNOTATION_HEALTHY = 'status.cluster.core.oam.dev/healthy';
 export const ANNOTATION_HEALTHY_REASON = 'status.cluster.core.oam.dev/healthy-reason';
 export const ANNOTATION_PROXY_CONFIG = 'cluster.core.oam.dev/cluster-gateway-proxy-configuration';
 export const ANNOTATION_ALIAS = 'cluster.core.oam.dev/cluster-alias';
+/** set on ClusterGateway reads whose credential was redacted (`--expose-credentials=false`) */
+export const ANNOTATION_CREDENTIALS_REDACTED = 'cluster.core.oam.dev/credentials-redacted';
 
 export type CredentialType = 'ServiceAccountToken' | 'X509Certificate' | 'Dynamic';
 export type EndpointType = 'Const' | 'ClusterProxy';
@@ -107,7 +109,8 @@ export interface ClusterGateway {
       credential?: {
         type: string;
         serviceAccountToken?: string;
-        x509?: { certificate: string; privateKey: string };
+        /** privateKey is omitted when credentials are redacted */
+        x509?: { certificate: string; privateKey?: string };
       };
     };
   };

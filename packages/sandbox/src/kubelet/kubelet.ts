@@ -64,6 +64,8 @@ export interface PodRuntime extends RunningPod {
 const NODE_ADDRESS = '127.0.0.1';
 const LEASE_NS = 'kube-node-lease';
 
+const EVENT_TTL_MS = 60 * 60 * 1000;
+
 const kubelets = new WeakMap<SandboxCluster, Kubelet>();
 
 /** The kubelet installed in `cluster`, if any (lets other transports, e.g. SPDY exec, reach containers). */
@@ -80,6 +82,8 @@ export class Kubelet {
   readonly #usedIPs = new Set<string>();
   #nextIP = 2;
   #eventSeq = 0;
+  /** events this kubelet wrote, oldest first, for the 1h TTL kube-apiserver applies to events */
+  readonly #events: { namespace: string; name: string; at: number }[] = [];
   #stopped = false;
   readonly #queue: (() => void)[] = [];
   #scheduled = false;
@@ -108,6 +112,7 @@ export class Kubelet {
     this.#renewLease();
     const t = setInterval(() => {
       this.#renewLease();
+      this.#expireEvents(Date.now() - EVENT_TTL_MS);
     }, this.#opts.leaseRenewMs);
     t.unref();
     this.#timers.add(t);
@@ -468,6 +473,14 @@ export class Kubelet {
       reportingInstance: component === 'kubelet' ? this.nodeName : `${component}-${this.nodeName}`,
     };
     this.cluster.rest.systemUpdate('events', ev);
+    this.#events.push({ namespace: pod.metadata.namespace!, name, at: now });
+  }
+
+  #expireEvents(before: number): void {
+    while (this.#events.length && this.#events[0]!.at < before) {
+      const e = this.#events.shift()!;
+      this.cluster.rest.systemRemove('events', e.namespace, e.name);
+    }
   }
 
   // ----- containers -----

@@ -34,7 +34,7 @@ let dir: string;
 let sb: Sandbox;
 let cluster: SandboxCluster;
 let uninstall: () => void;
-let pf: PortForwardService;
+let pf: StreamingInterceptor;
 
 function resources(): string[] {
   return process
@@ -91,12 +91,13 @@ async function talk(chunks: (string | Buffer)[], halfClose = true): Promise<stri
   servePodConnection(server, { namespace: 'ns', name: 'web' }, 8080);
   const out: Buffer[] = [];
   client.on('data', (c: Buffer) => out.push(c));
+  const ended = once(client, 'end');
   for (const c of chunks) {
     client.write(c);
     await new Promise((r) => setImmediate(r));
   }
   if (halfClose) client.end();
-  await once(client, 'end');
+  await ended;
   return Buffer.concat(out).toString();
 }
 
@@ -415,12 +416,9 @@ function httpVia(port: number): Promise<{ status: number; body: string }> {
   });
 }
 
-for (const [name, env] of [
-  ['kubectl port-forward (SPDY over WebSocket, the default)', {}],
-  [
-    'kubectl port-forward (plain SPDY, KUBECTL_PORT_FORWARD_WEBSOCKETS=false)',
-    { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' },
-  ],
+for (const [name, env, transport] of [
+  ['kubectl port-forward (SPDY over WebSocket, the default)', {}, 'spdyTunnel'],
+  ['kubectl port-forward (plain SPDY, KUBECTL_PORT_FORWARD_WEBSOCKETS=false)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, 'spdy'],
 ] as const) {
   test(name, async () => {
     const baseline = resources();
@@ -433,15 +431,16 @@ for (const [name, env] of [
       assert.equal(res.status, 200);
       assert.equal(res.body, 'Hello from sandbox pod default/web, port 8080 (GET /hello)\n');
       assert.equal((await echoVia(port, Buffer.from('again'))).toString(), 'again');
-      assert.ok(pf.activeSessions >= 1);
+      assert.ok(pf.portForward.activeSessions >= 1);
+      assert.equal(pf.portForward.stats[transport], before + 1, `kubectl used ${transport}`);
       assert.doesNotMatch(stderr(), /error|E\d{4}/i);
     } finally {
       proc.kill('SIGINT');
       await once(proc, 'exit');
     }
     const deadline = Date.now() + 5000;
-    while (pf.activeSessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(pf.activeSessions, 0, 'the forwarding session ends with kubectl');
+    while (pf.portForward.activeSessions > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pf.portForward.activeSessions, 0, 'the forwarding session ends with kubectl');
     const left = await settle(baseline);
     assert.ok(
       left.length <= baseline.length,
@@ -449,3 +448,66 @@ for (const [name, env] of [
     );
   });
 }
+
+// ---- SPDY exec (kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) ----
+
+function kubectlRun(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('kubectl', ['--cache-dir', join(dir, 'cache'), ...args], { env: { ...process.env, KUBECONFIG: sb.kubeconfigPath('c1'), ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+test('kubectl exec and attach over plain SPDY', async () => {
+  const env = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+  const baseline = resources();
+  const hi = await kubectlRun(['exec', 'web', '--', 'echo', 'hi'], env);
+  assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], hi.stderr);
+  const cat = await kubectlRun(['exec', '-i', 'web', '--', 'cat'], env, 'from stdin\n');
+  assert.deepEqual([cat.code, cat.stdout], [0, 'from stdin\n'], cat.stderr);
+  const both = await kubectlRun(['exec', 'web', '--', 'sh', '-c', 'echo out; echo err >&2'], env);
+  assert.deepEqual([both.code, both.stdout, both.stderr], [0, 'out\n', 'err\n']);
+  const exit3 = await kubectlRun(['exec', 'web', '--', 'sh', '-c', 'exit 3'], env);
+  assert.equal(exit3.code, 3);
+  assert.match(exit3.stderr, /command terminated with exit code 3/);
+  const nf = await kubectlRun(['exec', 'web', '--', 'nope'], env);
+  assert.equal(nf.code, 1);
+  assert.match(nf.stderr, /executable file not found in \$PATH/);
+  const big = 'x'.repeat(300_000) + '\n';
+  const bigCat = await kubectlRun(['exec', '-i', 'web', '--', 'cat'], env, big);
+  assert.equal(bigCat.stdout.length, big.length, bigCat.stderr);
+  assert.equal(pf.exec.activeSessions, 0);
+  const left = await settle(baseline);
+  assert.ok(left.length <= baseline.length, `handles left: ${JSON.stringify(left)} (before: ${JSON.stringify(baseline)})`);
+});
+
+test('SPDY exec: protocol versions before v4 report failures as bare text', async () => {
+  const path = '/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c&command=echo%20v2%3B%20exit%202&stdout=1&stderr=1';
+  const r = await upgradeRequest(path, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v2.channel.k8s.io' });
+  assert.equal(r.status, 101);
+  assert.equal(r.headers['x-stream-protocol-version'], 'v2.channel.k8s.io');
+  const session = new SpdySession(r.socket!, { server: false });
+  const open = async (type: string): Promise<SpdyStream> => {
+    const s = session.openStream({ streamtype: type });
+    await s.waitReply();
+    return s;
+  };
+  const error = await open('error');
+  const stdout = await open('stdout');
+  const stderr = await open('stderr');
+  const [e, o, se] = await Promise.all([readAll(error), readAll(stdout), readAll(stderr)]);
+  assert.equal(o, 'v2\n');
+  assert.equal(se, '');
+  assert.equal(e, 'command terminated with non-zero exit code: error executing command [sh -c echo v2; exit 2], exit code 2');
+  await once(session, 'close');
+  const missing = await upgradeRequest(path, { upgrade: 'SPDY/3.1' });
+  assert.equal(missing.status, 400);
+  const wrong = await upgradeRequest(path, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v9.channel.k8s.io' });
+  assert.equal(wrong.status, 403);
+});

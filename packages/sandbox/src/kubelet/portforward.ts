@@ -22,6 +22,7 @@ import { errors, isApiError } from '../errors/status.ts';
 import type { RequestContext, RequestInterceptor } from '../server/cluster.ts';
 import type { Req, Res } from '../server/listener.ts';
 import { SpdySession, headerValue, type SpdyStream } from '../spdy/spdy.ts';
+import { SpdyExecService } from '../spdy/remotecommand.ts';
 
 export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 export const SPDY_TUNNEL_PREFIX = 'SPDY/3.1+';
@@ -411,6 +412,8 @@ function writePlain(
 
 export class PortForwardService implements RequestInterceptor {
   readonly #opts: PortForwardOptions;
+  /** upgrades served, by transport */
+  readonly stats = { spdyTunnel: 0, spdy: 0, channels: 0 };
   readonly #sessions = new Set<SpdySession>();
   readonly #sockets = new Set<WebSocket>();
   readonly #wss = new WebSocketServer({
@@ -518,6 +521,7 @@ export class PortForwardService implements RequestInterceptor {
       `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORT_FORWARD_PROTOCOL}\r\nDate: ${new Date().toUTCString()}\r\n\r\n`,
     );
     if (head.length) socket.unshift(head);
+    this.stats.spdy++;
     this.#serveSpdy(socket, ctx, pod);
   }
 
@@ -552,9 +556,10 @@ export class PortForwardService implements RequestInterceptor {
       this.#sockets.add(ws);
       ws.on('close', () => this.#sockets.delete(ws));
       if (protocol === SPDY_TUNNEL_PORT_FORWARD) {
-        const stream = createWebSocketStream(ws);
-        this.#serveSpdy(stream, ctx, pod);
+        this.stats.spdyTunnel++;
+        this.#serveSpdy(createWebSocketStream(ws), ctx, pod);
       } else {
+        this.stats.channels++;
         serveChannels(ws, protocol, pod, ports);
       }
     });
@@ -568,7 +573,26 @@ function chooseWsProtocol(offered: string[]): string | undefined {
   return CHANNEL_PROTOCOLS.find((p) => offered.includes(p));
 }
 
-/** The interceptor the cluster installs; `close()` ends all forwarding sessions. */
-export function portForwardInterceptor(opts: PortForwardOptions = {}): PortForwardService {
-  return new PortForwardService(opts);
+export interface StreamingInterceptor extends RequestInterceptor {
+  portForward: PortForwardService;
+  /** pods/exec and pods/attach over plain SPDY (WebSocket exec is the kubelet's ExecService) */
+  exec: SpdyExecService;
+  /** end every session (cluster shutdown) */
+  closeAll(): void;
+}
+
+/** The interceptor to install: pods/portforward on all transports plus SPDY exec/attach. */
+export function portForwardInterceptor(opts: PortForwardOptions = {}): StreamingInterceptor {
+  const portForward = new PortForwardService(opts);
+  const exec = new SpdyExecService({ streamCreationTimeoutMs: opts.streamCreationTimeoutMs });
+  return {
+    portForward,
+    exec,
+    handle: (ctx, req, res) => portForward.handle(ctx, req, res),
+    upgrade: (ctx, req, socket, head) => exec.upgrade(ctx, req, socket, head) || portForward.upgrade(ctx, req, socket, head),
+    closeAll: () => {
+      portForward.closeAll();
+      exec.closeAll();
+    },
+  };
 }

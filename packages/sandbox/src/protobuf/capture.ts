@@ -179,7 +179,11 @@ export async function captureKubectl(args: string[], kubectl = 'kubectl'): Promi
     });
     return { requests, ...out };
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     await rm(dir, { recursive: true, force: true });
   }
 }

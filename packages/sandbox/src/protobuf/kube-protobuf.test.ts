@@ -568,7 +568,7 @@ describe('decodeKubeProtobuf malformed input', () => {
       'schema nested beyond the limit',
       () => {
         // JSONSchemaProps.not (28) nested 300 deep, written by hand: protobufjs will not encode it either.
-        let schema = Buffer.from([0x2a, 0x06, ...Buffer.from('string')]);
+        let schema: Buffer = Buffer.from([0x2a, 0x06, ...Buffer.from('string')]);
         const nest = (field: number, inner: Buffer): Buffer => {
           const w = protobuf.Writer.create();
           w.uint32((field << 3) | 2).bytes(inner);

@@ -44,6 +44,7 @@ import { ServiceAccountTokens, createTokenRequest } from '../auth/serviceaccount
 import { impersonate } from '../auth/impersonation.ts';
 import { reviews } from '../auth/reviews.ts';
 import { installControllers } from '../controllers/controllers.ts';
+import { installKubelet } from '../kubelet/kubelet.ts';
 import { installAggregator, type Aggregator, type AggregatorOptions } from '../aggregator/aggregator.ts';
 
 export interface ClusterOptions {
@@ -57,6 +58,8 @@ export interface ClusterOptions {
   /** Kubernetes version this cluster reports */
   version?: { major: string; minor: string; gitVersion: string };
   aggregator?: AggregatorOptions;
+  /** run a kubelet (pods become Running; logs, exec, attach, port-forward); default true */
+  kubelet?: boolean;
 }
 
 /** Hooks later layers (aggregation, kubelet) install to take over some requests. */
@@ -103,6 +106,7 @@ export class SandboxCluster {
   #listener: Listener | undefined;
   #stopControllers: (() => void) | undefined;
   #aggregator: Aggregator | undefined;
+  #stopKubelet: (() => void) | undefined;
   readonly #extraClientCAs: string[] = [];
 
   private constructor(opts: ClusterOptions, ca: CertificateAuthority, serving: KeyPair, admin: KeyPair) {
@@ -150,7 +154,13 @@ export class SandboxCluster {
     const c = new SandboxCluster(opts, ca, serving, admin);
     c.#stopControllers = installControllers(c);
     c.#aggregator = await installAggregator(c, opts.aggregator);
+    if (opts.kubelet !== false) c.#stopKubelet = installKubelet(c, { kubeletVersion: c.version.gitVersion.replace(/-sandbox$/, '') });
     return c;
+  }
+
+  /** the Kubernetes version this cluster reports on /version */
+  get version(): { major: string; minor: string; gitVersion: string } {
+    return this.#opts.version ?? { major: '1', minor: '32', gitVersion: 'v1.32.4-sandbox' };
   }
 
   /** Trust client certificates from another CA too (e.g. the gateway's front-proxy CA). */
@@ -198,6 +208,7 @@ export class SandboxCluster {
   }
 
   async stop(): Promise<void> {
+    this.#stopKubelet?.();
     await this.#aggregator?.stop();
     this.#stopControllers?.();
     await this.#listener?.close();

@@ -401,7 +401,9 @@ export class SpdySession extends EventEmitter<SessionEvents> {
     });
     transport.on('close', () => {
       if (this.#lingerTimer) clearTimeout(this.#lingerTimer);
-      this.#teardown();
+      // frames that arrived before the close are still delivered; the pump tears down after them
+      this.#transportEnded = true;
+      void this.#pump();
     });
     // announcing our window tells a peer that we take part in flow control (spdystream ignores it)
     void this.#send({ type: 'settings', clear: false, entries: [{ id: SettingId.INITIAL_WINDOW_SIZE, flags: 0, value: this.#ourInitialWindow }] });
@@ -448,6 +450,16 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       void this.#send({ type: 'goaway', lastGoodStreamId: this.#lastRemoteId, status: GoAwayStatus.OK });
     }
     if (this.#streams.size === 0) this.#finish();
+  }
+
+  /**
+   * Go's httpstream connection.Close(): every stream still open is reset, then GOAWAY, and the
+   * transport ends once everything queued has been written.
+   */
+  shutdown(): void {
+    if (this.#closed) return;
+    for (const s of [...this.#streams.values()]) s.reset();
+    this.close();
   }
 
   /** Abrupt close: streams are destroyed and the transport with them. */
