@@ -48,7 +48,8 @@ export async function clusterUnderTest(): Promise<ClusterUnderTest> {
   let sandbox: Sandbox | undefined;
   let kubeconfig = process.env.KUBECONFIG_UNDER_TEST;
   if (!kubeconfig) {
-    sandbox = await startSandbox({ clusters: ['hub'], dir: tmp, bookmarkIntervalMs: 1000 });
+    // a small watch history so the suite can reach the 410 Expired case cheaply
+    sandbox = await startSandbox({ clusters: ['hub'], dir: tmp, bookmarkIntervalMs: 1000, watchHistorySize: 300 });
     kubeconfig = sandbox.kubeconfigPath('hub');
   }
   const kc = new KubeConfig();

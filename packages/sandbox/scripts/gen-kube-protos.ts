@@ -14,7 +14,9 @@
 //
 // Regenerate (deterministic output; commit the .proto files):
 //   cd /work/main && node_modules/.bin/node packages/sandbox/scripts/gen-kube-protos.ts [path/to/kubectl]
-// The default binary is the kubectl on PATH (resolved through symlinks).
+// The default binary is the kubectl on PATH (resolved through symlinks); the committed files came from
+// kubectl v1.32.5 (/usr/lib/google-cloud-sdk/bin/kubectl.1.32 on the development machine), to match
+// the kubectl the sandbox is held against; v1.33.1 works the same way and adds two messages.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';

@@ -15,6 +15,7 @@ export interface SandboxOptions {
   basePort?: number;
   bookmarkIntervalMs?: number;
   tokens?: ClusterOptions['tokens'];
+  watchHistorySize?: number;
 }
 
 export interface Sandbox {
@@ -51,6 +52,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
         port: opts.basePort ? opts.basePort + i : 0,
         bookmarkIntervalMs: opts.bookmarkIntervalMs,
         tokens: opts.tokens,
+        watchHistorySize: opts.watchHistorySize,
       });
       i++;
       clusters.set(name, c);

@@ -56,7 +56,7 @@ export function compileGoPattern(pattern: string): Compiled {
       remember(pattern, r);
       return r;
     }
-    flags = [...new Set(lead[1]!)].join('');
+    flags = [...new Set(lead[1])].join('');
     src = src.slice(lead[0].length);
   }
   src = src.replaceAll('(?P<', '(?<');

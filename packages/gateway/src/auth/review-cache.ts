@@ -56,6 +56,7 @@ export class ReviewCache<V extends object> {
    * detaches it from any one request.
    */
   async get(key: string, fetch: (signal: AbortSignal) => Promise<V>, signal?: AbortSignal): Promise<V> {
+    signal?.throwIfAborted();
     const hit = this.#cache.get(key);
     if (hit !== undefined) {
       this.stats.hits++;
@@ -68,7 +69,6 @@ export class ReviewCache<V extends object> {
       this.#inflight.set(key, flight);
     }
     if (!signal) return flight;
-    signal.throwIfAborted();
     return await new Promise<V>((resolve, reject) => {
       const onAbort = () => {
         reject(signal.reason as Error);
@@ -81,7 +81,7 @@ export class ReviewCache<V extends object> {
         },
         (e: unknown) => {
           signal.removeEventListener('abort', onAbort);
-          reject(e as Error);
+          reject(e instanceof Error ? e : new Error(String(e)));
         },
       );
     });

@@ -48,7 +48,7 @@ export function createTestHubApi(opts: TestHubOptions): CountingHubApi {
     let res;
     try {
       res = await client.request({
-        method: method as 'GET',
+        method: method,
         path,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -108,7 +108,7 @@ export function verifyClientCertificate(leaf: X509Certificate, opts: VerifyOptio
         lastProblem = t;
         continue;
       }
-      if (!root.ca) continue;
+      // like Go, a trusted root needs no CA basic constraint (old v1 roots); intermediates do
       const full = [...chain, root];
       if (full.every(ekuAllowsClientAuth)) return true;
       lastProblem = 'certificate specifies an incompatible key usage';

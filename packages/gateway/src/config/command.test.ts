@@ -39,7 +39,14 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 test('pflag argv reaches the pipeline through commander', async () => {
-  const r = await run(['apiserver', '-v=4', '--secure-port', '9443', '--ocm-integration', '--feature-gates=HealthinessCheck=true']);
+  const r = await run([
+    'apiserver',
+    '-v=4',
+    '--secure-port',
+    '9443',
+    '--ocm-integration',
+    '--feature-gates=HealthinessCheck=true',
+  ]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.config?.serving.securePort, 9443);
   assert.equal(r.config?.logging.level, 'trace');

@@ -20,7 +20,9 @@ export function createApiserverCommand(run: ApiserverRun, io?: Partial<Apiserver
   const stdout = io?.stdout ?? process.stdout;
   const stderr = io?.stderr ?? process.stderr;
   return new Command('apiserver')
-    .description('serve cluster.core.oam.dev/v1alpha1 ClusterGateways as an aggregated apiserver (see --help for flags)')
+    .description(
+      'serve cluster.core.oam.dev/v1alpha1 ClusterGateways as an aggregated apiserver (see --help for flags)',
+    )
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
@@ -35,7 +37,11 @@ export function createApiserverCommand(run: ApiserverRun, io?: Partial<Apiserver
         for (const w of result.warnings) stderr.write(`warning: ${w}\n`);
         for (const e of result.errors) stderr.write(`error: ${e}\n`);
         if (result.exitCode === 2) stderr.write("Run 'cluster-gateway apiserver --help' for the list of flags.\n");
-        throw new CommanderError(result.exitCode, 'cluster-gateway.apiserver.invalidConfig', `${result.errors.length} configuration error(s)`);
+        throw new CommanderError(
+          result.exitCode,
+          'cluster-gateway.apiserver.invalidConfig',
+          `${result.errors.length} configuration error(s)`,
+        );
       }
       await run(result.config, result.warnings);
     });

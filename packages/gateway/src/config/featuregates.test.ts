@@ -5,7 +5,12 @@ import { GATES, parseGateList, parseGoBool, resolveGates } from './featuregates.
 
 test('defaults match upstream', () => {
   const r = resolveGates(new Map());
-  assert.deepEqual(r.gates, { HealthinessCheck: false, SecretCache: true, ClientIdentityPenetration: false, OCMClusterCache: true });
+  assert.deepEqual(r.gates, {
+    HealthinessCheck: false,
+    SecretCache: true,
+    ClientIdentityPenetration: false,
+    OCMClusterCache: true,
+  });
   assert.equal(GATES.HealthinessCheck.stage, 'Alpha');
   assert.equal(GATES.SecretCache.stage, 'Beta');
 });
@@ -13,11 +18,14 @@ test('defaults match upstream', () => {
 test('parseGateList: pairs, trailing comma, later wins, Go bools', () => {
   const r = parseGateList('HealthinessCheck=true,SecretCache=false,HealthinessCheck=F, ,OCMClusterCache=1,');
   assert.deepEqual(r.errors, []);
-  assert.deepEqual([...r.set], [
-    ['HealthinessCheck', false],
-    ['SecretCache', false],
-    ['OCMClusterCache', true],
-  ]);
+  assert.deepEqual(
+    [...r.set],
+    [
+      ['HealthinessCheck', false],
+      ['SecretCache', false],
+      ['OCMClusterCache', true],
+    ],
+  );
 });
 
 test('parseGateList: bad values are errors', () => {
@@ -41,7 +49,10 @@ test('resolveGates: kube gates warn, unknown gates fail with a hint', () => {
   assert.equal(r.gates.ClientIdentityPenetration, true);
   assert.equal(r.warnings.length, 1);
   assert.match(r.warnings[0]!, /APIPriorityAndFairness=false .*no effect/);
-  assert.deepEqual(r.errors, ['unrecognized feature gate: secretcache (did you mean SecretCache?)', 'unrecognized feature gate: Nope']);
+  assert.deepEqual(r.errors, [
+    'unrecognized feature gate: secretcache (did you mean SecretCache?)',
+    'unrecognized feature gate: Nope',
+  ]);
 });
 
 test('resolveGates: AllAlpha/AllBeta set stages, explicit gates override whatever the order', () => {
@@ -52,7 +63,12 @@ test('resolveGates: AllAlpha/AllBeta set stages, explicit gates override whateve
       ['AllBeta', false],
     ]),
   );
-  assert.deepEqual(r.gates, { HealthinessCheck: false, SecretCache: false, ClientIdentityPenetration: true, OCMClusterCache: false });
+  assert.deepEqual(r.gates, {
+    HealthinessCheck: false,
+    SecretCache: false,
+    ClientIdentityPenetration: true,
+    OCMClusterCache: false,
+  });
 });
 
 test('parseGoBool', () => {

@@ -140,7 +140,9 @@ export function parseGateList(value: string): GateParseResult {
     const raw = s.slice(eq + 1).trim();
     const b = parseGoBool(raw);
     if (b === undefined) {
-      errors.push(`invalid value of ${name}=${raw}, err: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`);
+      errors.push(
+        `invalid value of ${name}=${raw}, err: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`,
+      );
       continue;
     }
     set.set(name, b);
@@ -175,7 +177,9 @@ export function resolveGates(set: ReadonlyMap<string, boolean>): ResolvedGates {
     if (isGateName(name)) {
       gates[name] = value;
     } else if (KNOWN_KUBE_GATES.has(name)) {
-      warnings.push(`feature gate ${name}=${value} is a generic Kubernetes gate and has no effect in this implementation`);
+      warnings.push(
+        `feature gate ${name}=${value} is a generic Kubernetes gate and has no effect in this implementation`,
+      );
     } else {
       const hint = GATE_NAMES.find((g) => g.toLowerCase() === name.toLowerCase());
       errors.push(`unrecognized feature gate: ${name}${hint ? ` (did you mean ${hint}?)` : ''}`);
@@ -190,6 +194,8 @@ export function isGateName(name: string): name is GateName {
 
 /** The `--feature-gates` help text, listing our gates like component-base does. */
 export function gatesHelp(): string {
-  const lines = GATE_NAMES.map((n) => `${n}=true|false (${GATES[n].stage.toUpperCase()} - default=${GATES[n].default})`);
+  const lines = GATE_NAMES.map(
+    (n) => `${n}=true|false (${GATES[n].stage.toUpperCase()} - default=${GATES[n].default})`,
+  );
   return `A set of key=value pairs that describe feature gates for alpha/experimental features. Options are:\n${['AllAlpha=true|false (ALPHA - default=false)', 'AllBeta=true|false (BETA - default=false)', ...lines].join('\n')}`;
 }

@@ -64,10 +64,13 @@ test('parseApiserverFlags: the chart command line', () => {
   assert.equal(o.proxyHost, 'proxy-entrypoint.open-cluster-management-cluster-proxy');
   assert.equal(o.proxyPort, 8090);
   assert.equal(o.proxyKey, '/etc/tls/tls.key');
-  assert.deepEqual([...o.featureGates!], [
-    ['HealthinessCheck', true],
-    ['SecretCache', true],
-  ]);
+  assert.deepEqual(
+    [...o.featureGates!],
+    [
+      ['HealthinessCheck', true],
+      ['SecretCache', true],
+    ],
+  );
   assert.ok(r.given.has('proxy-port'));
   assert.ok(!r.given.has('bind-address'));
   assert.equal(o.bindAddress, undefined);
@@ -92,10 +95,13 @@ test('parseApiserverFlags: lists, repeats, durations, verbosity', () => {
   assert.deepEqual(r.errors, []);
   const o = r.options;
   assert.deepEqual(o.requestheaderAllowedNames, ['a', 'b', 'c']);
-  assert.deepEqual([...o.featureGates!], [
-    ['HealthinessCheck', false],
-    ['OCMClusterCache', false],
-  ]);
+  assert.deepEqual(
+    [...o.featureGates!],
+    [
+      ['HealthinessCheck', false],
+      ['OCMClusterCache', false],
+    ],
+  );
   assert.equal(o.authenticationTokenWebhookCacheTtlMs, 90_000);
   assert.equal(o.authorizationWebhookCacheUnauthorizedTtlMs, 500);
   assert.deepEqual(o.deniedEndpointCidrs, []);

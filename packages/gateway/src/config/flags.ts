@@ -133,7 +133,15 @@ function f(
   return s;
 }
 const noEffect = (name: string, kind: FlagKind, group: FlagGroup = 'compat'): FlagSpec =>
-  f(name, kind, group, 'accepted for compatibility; has no effect in this implementation', undefined, undefined, 'noEffect');
+  f(
+    name,
+    kind,
+    group,
+    'accepted for compatibility; has no effect in this implementation',
+    undefined,
+    undefined,
+    'noEffect',
+  );
 const klog = (name: string, kind: FlagKind): FlagSpec =>
   f(name, kind, 'logging', 'klog flag, accepted for compatibility; ignored', undefined, undefined, 'klog');
 
@@ -142,58 +150,294 @@ const list = (xs: readonly string[]): string => `[${xs.join(',')}]`;
 
 export const FLAGS: readonly FlagSpec[] = [
   // gateway (upstream §6.1)
-  f('secret-namespace', 'string', 'gateway', 'namespace holding the cluster Secrets', 'secretNamespace', D.secretNamespace),
+  f(
+    'secret-namespace',
+    'string',
+    'gateway',
+    'namespace holding the cluster Secrets',
+    'secretNamespace',
+    D.secretNamespace,
+  ),
   f('ocm-integration', 'bool', 'gateway', 'read endpoint and CA from OCM ManagedClusters', 'ocmIntegration', 'false'),
-  f('proxy-host', 'string', 'gateway', 'Konnectivity proxy-server host; empty disables cluster-proxy egress', 'proxyHost'),
+  f(
+    'proxy-host',
+    'string',
+    'gateway',
+    'Konnectivity proxy-server host; empty disables cluster-proxy egress',
+    'proxyHost',
+  ),
   f('proxy-port', 'int', 'gateway', 'Konnectivity proxy-server port', 'proxyPort', String(D.proxyPort)),
   f('proxy-ca-cert', 'string', 'gateway', 'CA file for the proxy-server (required with --proxy-host)', 'proxyCaCert'),
-  f('proxy-cert', 'string', 'gateway', 'client certificate file for the proxy-server (required with --proxy-host)', 'proxyCert'),
+  f(
+    'proxy-cert',
+    'string',
+    'gateway',
+    'client certificate file for the proxy-server (required with --proxy-host)',
+    'proxyCert',
+  ),
   f('proxy-key', 'string', 'gateway', 'client key file for the proxy-server (required with --proxy-host)', 'proxyKey'),
-  f('authorize-proxy-subpath', 'bool', 'gateway', 'also authorize the inner proxied request against hub RBAC', 'authorizeProxySubpath', 'false'),
+  f(
+    'authorize-proxy-subpath',
+    'bool',
+    'gateway',
+    'also authorize the inner proxied request against hub RBAC',
+    'authorizeProxySubpath',
+    'false',
+  ),
   f('user-agent', 'string', 'gateway', 'User-Agent of the gateway-to-hub client', 'userAgent'),
-  f('cluster-gateway-proxy-config', 'string', 'gateway', 'file holding the global ClusterGatewayProxyConfiguration', 'clusterGatewayProxyConfig'),
-  f('virtual-clutser-with-control-plane', 'bool', 'gateway', 'no effect (kept as spelt upstream)', 'virtualClusterWithControlPlane', 'true', 'silent'),
-  f('standalone-debug-mode', 'bool', 'gateway', 'disable authorization; requires --bind-address=127.0.0.1', 'standaloneDebugMode', 'false'),
+  f(
+    'cluster-gateway-proxy-config',
+    'string',
+    'gateway',
+    'file holding the global ClusterGatewayProxyConfiguration',
+    'clusterGatewayProxyConfig',
+  ),
+  f(
+    'virtual-clutser-with-control-plane',
+    'bool',
+    'gateway',
+    'no effect (kept as spelt upstream)',
+    'virtualClusterWithControlPlane',
+    'true',
+    'silent',
+  ),
+  f(
+    'standalone-debug-mode',
+    'bool',
+    'gateway',
+    'disable authorization; requires --bind-address=127.0.0.1',
+    'standaloneDebugMode',
+    'false',
+  ),
   f('feature-gates', 'gates', 'gateway', gatesHelp(), 'featureGates'),
   // our improvements
-  f('expose-credentials', 'bool', 'gateway', 'return cluster credentials in clear text on GET/LIST (upstream behaviour)', 'exposeCredentials', 'false'),
-  f('insecure-without-ca', 'bool', 'gateway', 'proxy to clusters whose Secret has no CA without verifying TLS (upstream behaviour)', 'insecureWithoutCa', 'true'),
-  f('ocm-allow-standalone-secrets', 'bool', 'gateway', 'with --ocm-integration, keep Secrets without a ManagedCluster listed', 'ocmAllowStandaloneSecrets', 'false'),
-  f('shutdown-drain-timeout', 'duration', 'gateway', 'how long to drain in-flight requests on shutdown', 'shutdownDrainTimeoutMs', '60s'),
-  f('proxy-timeout', 'duration', 'gateway', 'overall timeout of non-streaming proxied requests; 0 means none', 'proxyTimeoutMs', '0s'),
-  f('denied-endpoint-cidrs', 'stringSlice', 'gateway', 'CIDRs cluster endpoints may not resolve into', 'deniedEndpointCidrs', list(D.deniedEndpointCidrs)),
-  f('allowed-endpoint-cidrs', 'stringSlice', 'gateway', 'if set, CIDRs cluster endpoints must resolve into', 'allowedEndpointCidrs', '[]'),
+  f(
+    'expose-credentials',
+    'bool',
+    'gateway',
+    'return cluster credentials in clear text on GET/LIST (upstream behaviour)',
+    'exposeCredentials',
+    'false',
+  ),
+  f(
+    'insecure-without-ca',
+    'bool',
+    'gateway',
+    'proxy to clusters whose Secret has no CA without verifying TLS (upstream behaviour)',
+    'insecureWithoutCa',
+    'true',
+  ),
+  f(
+    'ocm-allow-standalone-secrets',
+    'bool',
+    'gateway',
+    'with --ocm-integration, keep Secrets without a ManagedCluster listed',
+    'ocmAllowStandaloneSecrets',
+    'false',
+  ),
+  f(
+    'shutdown-drain-timeout',
+    'duration',
+    'gateway',
+    'how long to drain in-flight requests on shutdown',
+    'shutdownDrainTimeoutMs',
+    '60s',
+  ),
+  f(
+    'proxy-timeout',
+    'duration',
+    'gateway',
+    'overall timeout of non-streaming proxied requests; 0 means none',
+    'proxyTimeoutMs',
+    '0s',
+  ),
+  f(
+    'denied-endpoint-cidrs',
+    'stringSlice',
+    'gateway',
+    'CIDRs cluster endpoints may not resolve into',
+    'deniedEndpointCidrs',
+    list(D.deniedEndpointCidrs),
+  ),
+  f(
+    'allowed-endpoint-cidrs',
+    'stringSlice',
+    'gateway',
+    'if set, CIDRs cluster endpoints must resolve into',
+    'allowedEndpointCidrs',
+    '[]',
+  ),
   f('log-format', 'string', 'logging', 'log format: json or text', 'logFormat', D.logFormat),
   // serving
-  f('secure-port', 'int', 'serving', 'HTTPS port (the charts use 9443; 0 picks a free port)', 'securePort', String(D.securePort)),
+  f(
+    'secure-port',
+    'int',
+    'serving',
+    'HTTPS port (the charts use 9443; 0 picks a free port)',
+    'securePort',
+    String(D.securePort),
+  ),
   f('bind-address', 'string', 'serving', 'IP address to listen on', 'bindAddress', D.bindAddress),
-  f('cert-dir', 'string', 'serving', 'directory of apiserver.crt/apiserver.key (self-signed if absent)', 'certDir', D.certDir),
+  f(
+    'cert-dir',
+    'string',
+    'serving',
+    'directory of apiserver.crt/apiserver.key (self-signed if absent)',
+    'certDir',
+    D.certDir,
+  ),
   f('tls-cert-file', 'string', 'serving', 'serving certificate file (with --tls-private-key-file)', 'tlsCertFile'),
   f('tls-private-key-file', 'string', 'serving', 'serving private key file', 'tlsPrivateKeyFile'),
-  f('tls-min-version', 'string', 'serving', 'minimum TLS version: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13', 'tlsMinVersion', D.tlsMinVersion),
-  f('tls-cipher-suites', 'stringSlice', 'serving', 'TLS 1.2 cipher suites (Go/IANA names); unmappable names are ignored with a warning', 'tlsCipherSuites'),
-  f('http2-max-streams-per-connection', 'int', 'serving', 'HTTP/2 concurrent streams per connection; 0 uses the default', 'http2MaxStreamsPerConnection', '0'),
+  f(
+    'tls-min-version',
+    'string',
+    'serving',
+    'minimum TLS version: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13',
+    'tlsMinVersion',
+    D.tlsMinVersion,
+  ),
+  f(
+    'tls-cipher-suites',
+    'stringSlice',
+    'serving',
+    'TLS 1.2 cipher suites (Go/IANA names); unmappable names are ignored with a warning',
+    'tlsCipherSuites',
+  ),
+  f(
+    'http2-max-streams-per-connection',
+    'int',
+    'serving',
+    'HTTP/2 concurrent streams per connection; 0 uses the default',
+    'http2MaxStreamsPerConnection',
+    '0',
+  ),
   noEffect('tls-sni-cert-key', 'stringSlice', 'serving'),
   noEffect('permit-port-sharing', 'bool', 'serving'),
   noEffect('permit-address-sharing', 'bool', 'serving'),
   // authentication
-  f('kubeconfig', 'string', 'authentication', 'hub kubeconfig (default $KUBECONFIG, then in-cluster, then ~/.kube/config)', 'kubeconfig'),
-  f('authentication-kubeconfig', 'string', 'authentication', 'kubeconfig for TokenReview (default: the hub kubeconfig)', 'authenticationKubeconfig'),
-  f('authentication-skip-lookup', 'bool', 'authentication', 'do not read kube-system/extension-apiserver-authentication', 'authenticationSkipLookup', 'false'),
-  f('authentication-token-webhook-cache-ttl', 'duration', 'authentication', 'TokenReview cache TTL', 'authenticationTokenWebhookCacheTtlMs', '10s'),
-  f('authentication-tolerate-lookup-failure', 'bool', 'authentication', 'start even if the authentication ConfigMap cannot be read', 'authenticationTolerateLookupFailure', 'false'),
-  f('client-ca-file', 'string', 'authentication', 'CA bundle for client certificates (default: from the ConfigMap)', 'clientCaFile'),
-  f('requestheader-client-ca-file', 'string', 'authentication', 'front-proxy CA bundle; when set, the --requestheader-* flags replace the ConfigMap', 'requestheaderClientCaFile'),
-  f('requestheader-allowed-names', 'stringSlice', 'authentication', 'front-proxy client certificate common names; empty allows any', 'requestheaderAllowedNames'),
-  f('requestheader-username-headers', 'stringSlice', 'authentication', 'headers holding the user name', 'requestheaderUsernameHeaders', list(D.requestheaderUsernameHeaders)),
-  f('requestheader-group-headers', 'stringSlice', 'authentication', 'headers holding groups', 'requestheaderGroupHeaders', list(D.requestheaderGroupHeaders)),
-  f('requestheader-extra-headers-prefix', 'stringSlice', 'authentication', 'header prefixes holding extra attributes', 'requestheaderExtraHeadersPrefix', list(D.requestheaderExtraHeadersPrefix)),
-  f('requestheader-uid-headers', 'stringSlice', 'authentication', 'headers holding the user UID', 'requestheaderUidHeaders', list(D.requestheaderUidHeaders)),
+  f(
+    'kubeconfig',
+    'string',
+    'authentication',
+    'hub kubeconfig (default $KUBECONFIG, then in-cluster, then ~/.kube/config)',
+    'kubeconfig',
+  ),
+  f(
+    'authentication-kubeconfig',
+    'string',
+    'authentication',
+    'kubeconfig for TokenReview (default: the hub kubeconfig)',
+    'authenticationKubeconfig',
+  ),
+  f(
+    'authentication-skip-lookup',
+    'bool',
+    'authentication',
+    'do not read kube-system/extension-apiserver-authentication',
+    'authenticationSkipLookup',
+    'false',
+  ),
+  f(
+    'authentication-token-webhook-cache-ttl',
+    'duration',
+    'authentication',
+    'TokenReview cache TTL',
+    'authenticationTokenWebhookCacheTtlMs',
+    '10s',
+  ),
+  f(
+    'authentication-tolerate-lookup-failure',
+    'bool',
+    'authentication',
+    'start even if the authentication ConfigMap cannot be read',
+    'authenticationTolerateLookupFailure',
+    'false',
+  ),
+  f(
+    'client-ca-file',
+    'string',
+    'authentication',
+    'CA bundle for client certificates (default: from the ConfigMap)',
+    'clientCaFile',
+  ),
+  f(
+    'requestheader-client-ca-file',
+    'string',
+    'authentication',
+    'front-proxy CA bundle; when set, the --requestheader-* flags replace the ConfigMap',
+    'requestheaderClientCaFile',
+  ),
+  f(
+    'requestheader-allowed-names',
+    'stringSlice',
+    'authentication',
+    'front-proxy client certificate common names; empty allows any',
+    'requestheaderAllowedNames',
+  ),
+  f(
+    'requestheader-username-headers',
+    'stringSlice',
+    'authentication',
+    'headers holding the user name',
+    'requestheaderUsernameHeaders',
+    list(D.requestheaderUsernameHeaders),
+  ),
+  f(
+    'requestheader-group-headers',
+    'stringSlice',
+    'authentication',
+    'headers holding groups',
+    'requestheaderGroupHeaders',
+    list(D.requestheaderGroupHeaders),
+  ),
+  f(
+    'requestheader-extra-headers-prefix',
+    'stringSlice',
+    'authentication',
+    'header prefixes holding extra attributes',
+    'requestheaderExtraHeadersPrefix',
+    list(D.requestheaderExtraHeadersPrefix),
+  ),
+  f(
+    'requestheader-uid-headers',
+    'stringSlice',
+    'authentication',
+    'headers holding the user UID',
+    'requestheaderUidHeaders',
+    list(D.requestheaderUidHeaders),
+  ),
   // authorization
-  f('authorization-kubeconfig', 'string', 'authorization', 'kubeconfig for SubjectAccessReview (default: the hub kubeconfig)', 'authorizationKubeconfig'),
-  f('authorization-always-allow-paths', 'stringSlice', 'authorization', 'paths that skip authorization', 'authorizationAlwaysAllowPaths', list(D.authorizationAlwaysAllowPaths)),
-  f('authorization-webhook-cache-authorized-ttl', 'duration', 'authorization', 'cache TTL of allowed SubjectAccessReviews', 'authorizationWebhookCacheAuthorizedTtlMs', '10s'),
-  f('authorization-webhook-cache-unauthorized-ttl', 'duration', 'authorization', 'cache TTL of denied SubjectAccessReviews', 'authorizationWebhookCacheUnauthorizedTtlMs', '10s'),
+  f(
+    'authorization-kubeconfig',
+    'string',
+    'authorization',
+    'kubeconfig for SubjectAccessReview (default: the hub kubeconfig)',
+    'authorizationKubeconfig',
+  ),
+  f(
+    'authorization-always-allow-paths',
+    'stringSlice',
+    'authorization',
+    'paths that skip authorization',
+    'authorizationAlwaysAllowPaths',
+    list(D.authorizationAlwaysAllowPaths),
+  ),
+  f(
+    'authorization-webhook-cache-authorized-ttl',
+    'duration',
+    'authorization',
+    'cache TTL of allowed SubjectAccessReviews',
+    'authorizationWebhookCacheAuthorizedTtlMs',
+    '10s',
+  ),
+  f(
+    'authorization-webhook-cache-unauthorized-ttl',
+    'duration',
+    'authorization',
+    'cache TTL of denied SubjectAccessReviews',
+    'authorizationWebhookCacheUnauthorizedTtlMs',
+    '10s',
+  ),
   // other generic server flags
   f('profiling', 'bool', 'other', 'serve /debug/pprof-style profiling endpoints', 'profiling', 'true'),
   noEffect('contention-profiling', 'bool', 'other'),
@@ -207,7 +451,12 @@ export const FLAGS: readonly FlagSpec[] = [
   noEffect('encryption-provider-config', 'string'),
   noEffect('encryption-provider-config-automatic-reload', 'bool'),
   ...['audit-log-path', 'audit-log-format', 'audit-log-mode', 'audit-log-version', 'audit-policy-file']
-    .concat(['audit-webhook-config-file', 'audit-webhook-mode', 'audit-webhook-version', 'audit-webhook-initial-backoff'])
+    .concat([
+      'audit-webhook-config-file',
+      'audit-webhook-mode',
+      'audit-webhook-version',
+      'audit-webhook-initial-backoff',
+    ])
     .map((n) => noEffect(n, 'string')),
   ...['audit-log-maxage', 'audit-log-maxbackup', 'audit-log-maxsize'].map((n) => noEffect(n, 'string')),
   ...['log', 'webhook'].flatMap((b) => [
@@ -282,7 +531,10 @@ export interface NormalizedArgs {
  * pflag, a non-boolean flag without `=` takes the next argument whatever it looks like, a boolean
  * never does, and `--` ends the flags.
  */
-export function normalizePflagArgs(argv: readonly string[], lookup: (name: string) => FlagSpec | undefined = lookupFlag): NormalizedArgs {
+export function normalizePflagArgs(
+  argv: readonly string[],
+  lookup: (name: string) => FlagSpec | undefined = lookupFlag,
+): NormalizedArgs {
   const args: string[] = [];
   const unknown: string[] = [];
   const positionals: string[] = [];
@@ -372,7 +624,9 @@ export function parseApiserverFlags(argv: readonly string[]): ParseResult {
   else if (norm.unknown.length > 1) errors.push(`unknown flags: ${norm.unknown.join(', ')}`);
   errors.push(...norm.errors);
   if (norm.positionals.length > 0) {
-    errors.push(`unexpected arguments: ${norm.positionals.map((p) => JSON.stringify(p)).join(' ')} (cluster-gateway apiserver takes only flags)`);
+    errors.push(
+      `unexpected arguments: ${norm.positionals.map((p) => JSON.stringify(p)).join(' ')} (cluster-gateway apiserver takes only flags)`,
+    );
   }
 
   const given = new Set<string>();
@@ -386,7 +640,9 @@ export function parseApiserverFlags(argv: readonly string[]): ParseResult {
   for (const spec of FLAGS) {
     const opt = new Option(spec.kind === 'bool' ? `--${spec.name} [bool]` : `--${spec.name} <value>`);
     const bad = (v: string, why: string): void => {
-      errors.push(`invalid argument ${JSON.stringify(v)} for "${spec.name === 'v' ? '-v, --v' : `--${spec.name}`}" flag: ${why}`);
+      errors.push(
+        `invalid argument ${JSON.stringify(v)} for "${spec.name === 'v' ? '-v, --v' : `--${spec.name}`}" flag: ${why}`,
+      );
     };
     opt.argParser((v: string, prev: unknown): unknown => {
       given.add(spec.name);
@@ -447,7 +703,7 @@ export function parseApiserverFlags(argv: readonly string[]): ParseResult {
     if (v === undefined || v === INVALID || spec.key === undefined) continue;
     options[spec.key] = v;
   }
-  return { options: options as RawOptions, given, errors, warnings, help: norm.help };
+  return { options, given, errors, warnings, help: norm.help };
 }
 
 const GROUP_TITLES: Readonly<Record<FlagGroup, string>> = {
@@ -468,7 +724,9 @@ export function apiserverHelp(): string {
     'Serve cluster.core.oam.dev/v1alpha1 ClusterGateways (an aggregated apiserver).',
   ];
   for (const group of Object.keys(GROUP_TITLES) as FlagGroup[]) {
-    const specs = FLAGS.filter((s) => (group === 'compat' ? s.effect === 'noEffect' : s.group === group && s.effect !== 'noEffect'));
+    const specs = FLAGS.filter((s) =>
+      group === 'compat' ? s.effect === 'noEffect' : s.group === group && s.effect !== 'noEffect',
+    );
     if (specs.length === 0) continue;
     out.push('', `${GROUP_TITLES[group]}:`);
     for (const s of specs) {

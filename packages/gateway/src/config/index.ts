@@ -4,7 +4,15 @@ export { createApiserverCommand, type ApiserverCommandIO, type ApiserverRun } fr
 export { type Cidr, parseCidr, toBlockList } from './cidr.ts';
 export { formatGoDuration, parseGoDuration } from './duration.ts';
 export { GATES, GATE_NAMES, type FeatureGates, type GateName } from './featuregates.ts';
-export { DEFAULTS, FLAGS, apiserverHelp, normalizePflagArgs, parseApiserverFlags, type ParseResult, type RawOptions } from './flags.ts';
+export {
+  DEFAULTS,
+  FLAGS,
+  apiserverHelp,
+  normalizePflagArgs,
+  parseApiserverFlags,
+  type ParseResult,
+  type RawOptions,
+} from './flags.ts';
 export {
   complete,
   levelForVerbosity,

@@ -16,7 +16,9 @@ function env(over: { env?: Record<string, string>; extra?: Record<string, string
     cwd: '/work',
     readFile: (p) => {
       const c = all.get(p);
-      return c === undefined ? Promise.reject(new Error(`ENOENT: no such file or directory, open '${p}'`)) : Promise.resolve(c);
+      return c === undefined
+        ? Promise.reject(new Error(`ENOENT: no such file or directory, open '${p}'`))
+        : Promise.resolve(c);
     },
     exists: (p) => Promise.resolve(all.has(p)),
   };
@@ -59,7 +61,12 @@ async function fails(argv: string[], e = env()): Promise<{ errors: readonly stri
 test('defaults (hub kubeconfig from ~/.kube/config)', async () => {
   const c = await ok([]);
   assert.equal(c.secretNamespace, 'vela-system');
-  assert.deepEqual(c.featureGates, { HealthinessCheck: false, SecretCache: true, ClientIdentityPenetration: false, OCMClusterCache: true });
+  assert.deepEqual(c.featureGates, {
+    HealthinessCheck: false,
+    SecretCache: true,
+    ClientIdentityPenetration: false,
+    OCMClusterCache: true,
+  });
   assert.equal(c.serving.securePort, 443);
   assert.equal(c.serving.bindAddress, '0.0.0.0');
   assert.deepEqual(c.serving.tls, {
@@ -96,8 +103,16 @@ test('kubeconfig discovery order: flag, $KUBECONFIG, in-cluster, home', async ()
   const inCluster = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' };
   const token = { '/var/run/secrets/kubernetes.io/serviceaccount/token': 'x' };
   const cases: [string[], CompleteEnv, unknown][] = [
-    [['--kubeconfig=/kube/hub.kubeconfig'], env({ env: { KUBECONFIG: '/home/op/.kube/config', ...inCluster }, extra: token }), { source: 'flag', paths: ['/kube/hub.kubeconfig'] }],
-    [[], env({ env: { KUBECONFIG: `/kube/hub.kubeconfig:/missing`, ...inCluster }, extra: token }), { source: 'env', paths: ['/kube/hub.kubeconfig', '/missing'] }],
+    [
+      ['--kubeconfig=/kube/hub.kubeconfig'],
+      env({ env: { KUBECONFIG: '/home/op/.kube/config', ...inCluster }, extra: token }),
+      { source: 'flag', paths: ['/kube/hub.kubeconfig'] },
+    ],
+    [
+      [],
+      env({ env: { KUBECONFIG: `/kube/hub.kubeconfig:/missing`, ...inCluster }, extra: token }),
+      { source: 'env', paths: ['/kube/hub.kubeconfig', '/missing'] },
+    ],
     [[], env({ env: inCluster, extra: token }), { source: 'in-cluster' }],
     // The service env without the token file is not in-cluster.
     [[], env({ env: inCluster }), { source: 'home', paths: ['/home/op/.kube/config'] }],
@@ -109,7 +124,9 @@ test('no kubeconfig anywhere is an error', async () => {
   const e = env();
   const noHome: CompleteEnv = { ...e, homedir: '/nobody' };
   const r = await fails([], noHome);
-  assert.deepEqual(r.errors, ['no kubeconfig for the hub cluster: pass --kubeconfig, set $KUBECONFIG, run in a pod, or create ~/.kube/config']);
+  assert.deepEqual(r.errors, [
+    'no kubeconfig for the hub cluster: pass --kubeconfig, set $KUBECONFIG, run in a pod, or create ~/.kube/config',
+  ]);
   assert.equal(r.exitCode, 1);
 });
 
@@ -199,7 +216,8 @@ test('all validation errors are reported together', async () => {
     '--proxy-port must be greater than 0 when --proxy-host is set',
     '--proxy-ca-cert must be specified when --proxy-host is set',
     '--proxy-key must be specified when --proxy-host is set',
-    '--cluster-gateway-proxy-config: /work/bad-proxy-config.yaml cannot be parsed: ' + r.errors[5]!.split('cannot be parsed: ')[1]!,
+    '--cluster-gateway-proxy-config: /work/bad-proxy-config.yaml cannot be parsed: ' +
+      r.errors[5]!.split('cannot be parsed: ')[1]!,
     '--bind-address "localhost" is not a valid IP address',
     '--secure-port 70000 must be between 0 and 65535, inclusive',
     '--standalone-debug-mode requires --bind-address=127.0.0.1',
@@ -242,7 +260,9 @@ test('certificate problems: mismatched pairs, bad keys, missing files', async ()
     '--kubeconfig: cannot read /nope/kubeconfig: no such file',
     '--authorization-kubeconfig: cannot read /nope/authz: no such file',
     '--proxy-ca-cert: /pki/garbage contains no PEM certificate',
-    r.errors[3]!.startsWith('--proxy-key: /pki/garbage does not hold a usable PEM private key (') ? r.errors[3]! : 'proxy-key error',
+    r.errors[3]!.startsWith('--proxy-key: /pki/garbage does not hold a usable PEM private key (')
+      ? r.errors[3]!
+      : 'proxy-key error',
     '--tls-cert-file and --tls-private-key-file: the private key /pki/other.key does not match the certificate /pki/tls.crt',
   ]);
 });
@@ -261,7 +281,11 @@ test('requestheader flags without the CA file warn (the ConfigMap wins, as in k8
 
 test('relative paths resolve against the working directory', async () => {
   const c = await ok(['--cert-dir=certs']);
-  assert.deepEqual(c.serving.tls, { source: 'cert-dir', certFile: join('/work/certs', 'apiserver.crt'), keyFile: join('/work/certs', 'apiserver.key') });
+  assert.deepEqual(c.serving.tls, {
+    source: 'cert-dir',
+    certFile: join('/work/certs', 'apiserver.crt'),
+    keyFile: join('/work/certs', 'apiserver.key'),
+  });
 });
 
 test('help short-circuits', async () => {

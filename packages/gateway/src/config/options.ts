@@ -144,7 +144,13 @@ export interface GatewayConfig {
   readonly ocm: { readonly integration: boolean; readonly allowStandaloneSecrets: boolean };
   /** Konnectivity (OCM cluster-proxy) egress; undefined when `--proxy-host` is empty. */
   readonly konnectivity:
-    | { readonly host: string; readonly port: number; readonly ca: LoadedFile; readonly cert: LoadedFile; readonly key: LoadedFile }
+    | {
+        readonly host: string;
+        readonly port: number;
+        readonly ca: LoadedFile;
+        readonly cert: LoadedFile;
+        readonly key: LoadedFile;
+      }
     | undefined;
   readonly proxy: {
     readonly authorizeSubpath: boolean;
@@ -153,7 +159,8 @@ export interface GatewayConfig {
     readonly exposeCredentials: boolean;
     readonly insecureWithoutCa: boolean;
     /** `--cluster-gateway-proxy-config`: file and its parsed YAML/JSON document. */
-    readonly globalConfig: { readonly file: LoadedFile; readonly document: Readonly<Record<string, unknown>> } | undefined;
+    readonly globalConfig:
+      { readonly file: LoadedFile; readonly document: Readonly<Record<string, unknown>> } | undefined;
     readonly deniedEndpointCidrs: readonly Cidr[];
     readonly allowedEndpointCidrs: readonly Cidr[];
   };
@@ -237,7 +244,8 @@ export async function complete(parsed: ParseResult, env: CompleteEnv = nodeCompl
   const warnings = [...parsed.warnings];
   const parseErrors = [...parsed.errors];
   const fileProblems: FileProblem[] = [];
-  const abs = (p: string | undefined): string | undefined => (p === undefined || p === '' ? undefined : resolve(env.cwd, p));
+  const abs = (p: string | undefined): string | undefined =>
+    p === undefined || p === '' ? undefined : resolve(env.cwd, p);
 
   const load = async (flag: string, p: string | undefined): Promise<LoadedFile | undefined> => {
     const path = abs(p);
@@ -284,7 +292,8 @@ export async function complete(parsed: ParseResult, env: CompleteEnv = nodeCompl
       // client-go tolerates missing entries in a $KUBECONFIG list, but not an explicit file.
       const missing = ref.paths.filter((_, i) => !seen[i]);
       if (ref.source === 'flag' || missing.length === ref.paths.length) {
-        for (const p of missing) fileProblems.push({ flag: ref.source === 'env' ? '$KUBECONFIG' : flag, path: p, message: 'no such file' });
+        for (const p of missing)
+          fileProblems.push({ flag: ref.source === 'env' ? '$KUBECONFIG' : flag, path: p, message: 'no such file' });
       }
       return undefined;
     }),
@@ -310,7 +319,13 @@ export async function complete(parsed: ParseResult, env: CompleteEnv = nodeCompl
     featureGates: gates.gates,
     ocmIntegration: raw.ocmIntegration ?? false,
     ocmAllowStandaloneSecrets: raw.ocmAllowStandaloneSecrets ?? DEFAULTS.ocmAllowStandaloneSecrets,
-    konnectivity: { host: raw.proxyHost ?? '', port: raw.proxyPort ?? DEFAULTS.proxyPort, ca: proxyCa, cert: proxyCert, key: proxyKey },
+    konnectivity: {
+      host: raw.proxyHost ?? '',
+      port: raw.proxyPort ?? DEFAULTS.proxyPort,
+      ca: proxyCa,
+      cert: proxyCert,
+      key: proxyKey,
+    },
     authorizeProxySubpath: raw.authorizeProxySubpath ?? false,
     userAgent: raw.userAgent ?? '',
     proxyConfig,
@@ -350,8 +365,10 @@ export async function complete(parsed: ParseResult, env: CompleteEnv = nodeCompl
     authorization: {
       kubeconfig: authzKubeconfig,
       alwaysAllowPaths: raw.authorizationAlwaysAllowPaths ?? DEFAULTS.authorizationAlwaysAllowPaths,
-      authorizedTtlMs: raw.authorizationWebhookCacheAuthorizedTtlMs ?? DEFAULTS.authorizationWebhookCacheAuthorizedTtlMs,
-      unauthorizedTtlMs: raw.authorizationWebhookCacheUnauthorizedTtlMs ?? DEFAULTS.authorizationWebhookCacheUnauthorizedTtlMs,
+      authorizedTtlMs:
+        raw.authorizationWebhookCacheAuthorizedTtlMs ?? DEFAULTS.authorizationWebhookCacheAuthorizedTtlMs,
+      unauthorizedTtlMs:
+        raw.authorizationWebhookCacheUnauthorizedTtlMs ?? DEFAULTS.authorizationWebhookCacheUnauthorizedTtlMs,
     },
     profiling: raw.profiling ?? DEFAULTS.profiling,
     verbosity: raw.verbosity ?? DEFAULTS.verbosity,
@@ -382,7 +399,9 @@ function checkCertificates(f: LoadedFile, errors: string[]): X509Certificate | u
       const c = new X509Certificate(b);
       first ??= c;
     } catch (e) {
-      errors.push(`${f.flag}: certificate ${i + 1} in ${f.path} cannot be parsed: ${e instanceof Error ? e.message : String(e)}`);
+      errors.push(
+        `${f.flag}: certificate ${i + 1} in ${f.path} cannot be parsed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
   return first;
@@ -392,7 +411,9 @@ function checkKey(f: LoadedFile, errors: string[]): ReturnType<typeof createPriv
   try {
     return createPrivateKey(f.content);
   } catch (e) {
-    errors.push(`${f.flag}: ${f.path} does not hold a usable PEM private key (${e instanceof Error ? e.message : String(e)})`);
+    errors.push(
+      `${f.flag}: ${f.path} does not hold a usable PEM private key (${e instanceof Error ? e.message : String(e)})`,
+    );
     return undefined;
   }
 }
@@ -401,7 +422,9 @@ function checkPair(cert: LoadedFile, key: LoadedFile, errors: string[]): void {
   const c = checkCertificates(cert, errors);
   const k = checkKey(key, errors);
   if (c && k && !c.checkPrivateKey(k)) {
-    errors.push(`${cert.flag} and ${key.flag}: the private key ${key.path} does not match the certificate ${cert.path}`);
+    errors.push(
+      `${cert.flag} and ${key.flag}: the private key ${key.path} does not match the certificate ${cert.path}`,
+    );
   }
 }
 
@@ -428,7 +451,9 @@ export function validate(c: CompletedOptions): ValidationResult {
   // Secret namespace
   if (c.secretNamespace === '') errors.push('must specify --secret-namespace');
   else if (c.secretNamespace.length > 63 || !DNS1123_LABEL.test(c.secretNamespace)) {
-    errors.push(`--secret-namespace ${JSON.stringify(c.secretNamespace)} is not a valid namespace name (a lowercase RFC 1123 label)`);
+    errors.push(
+      `--secret-namespace ${JSON.stringify(c.secretNamespace)} is not a valid namespace name (a lowercase RFC 1123 label)`,
+    );
   }
 
   // Konnectivity: only validated when a host is set, as upstream does.
@@ -458,18 +483,23 @@ export function validate(c: CompletedOptions): ValidationResult {
     try {
       const doc: unknown = parseYaml(c.proxyConfig.content);
       if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-        errors.push(`--cluster-gateway-proxy-config: ${c.proxyConfig.path} does not hold a ClusterGatewayProxyConfiguration object`);
+        errors.push(
+          `--cluster-gateway-proxy-config: ${c.proxyConfig.path} does not hold a ClusterGatewayProxyConfiguration object`,
+        );
       } else {
         globalConfig = { file: c.proxyConfig, document: doc as Record<string, unknown> };
       }
     } catch (e) {
-      errors.push(`--cluster-gateway-proxy-config: ${c.proxyConfig.path} cannot be parsed: ${e instanceof Error ? e.message.split('\n')[0]! : String(e)}`);
+      errors.push(
+        `--cluster-gateway-proxy-config: ${c.proxyConfig.path} cannot be parsed: ${e instanceof Error ? e.message.split('\n')[0]! : String(e)}`,
+      );
     }
   }
 
   // Serving
   const s = c.serving;
-  if (isIP(s.bindAddress) === 0) errors.push(`--bind-address ${JSON.stringify(s.bindAddress)} is not a valid IP address`);
+  if (isIP(s.bindAddress) === 0)
+    errors.push(`--bind-address ${JSON.stringify(s.bindAddress)} is not a valid IP address`);
   checkPort('--secure-port', s.securePort, 0, errors);
   if (c.standaloneDebugMode && s.bindAddress !== '127.0.0.1') {
     errors.push('--standalone-debug-mode requires --bind-address=127.0.0.1');
@@ -493,7 +523,9 @@ export function validate(c: CompletedOptions): ValidationResult {
 
   // Hub access
   if (c.hubKubeconfig.source === 'none') {
-    errors.push('no kubeconfig for the hub cluster: pass --kubeconfig, set $KUBECONFIG, run in a pod, or create ~/.kube/config');
+    errors.push(
+      'no kubeconfig for the hub cluster: pass --kubeconfig, set $KUBECONFIG, run in a pod, or create ~/.kube/config',
+    );
   }
 
   // Authentication and authorization
@@ -502,7 +534,8 @@ export function validate(c: CompletedOptions): ValidationResult {
   if (a.clientCA) checkCertificates(a.clientCA, errors);
   if (a.requestHeaderCA) {
     checkCertificates(a.requestHeaderCA, errors);
-    if (a.usernameHeaders.length === 0) errors.push('--requestheader-username-headers must not be empty when --requestheader-client-ca-file is set');
+    if (a.usernameHeaders.length === 0)
+      errors.push('--requestheader-username-headers must not be empty when --requestheader-client-ca-file is set');
   }
   for (const [flag, headers] of [
     ['--requestheader-username-headers', a.usernameHeaders],
@@ -510,14 +543,17 @@ export function validate(c: CompletedOptions): ValidationResult {
     ['--requestheader-extra-headers-prefix', a.extraHeaderPrefixes],
     ['--requestheader-uid-headers', a.uidHeaders],
   ] as const) {
-    for (const h of headers) if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)) errors.push(`${flag}: ${JSON.stringify(h)} is not a valid HTTP header name`);
+    for (const h of headers)
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h))
+        errors.push(`${flag}: ${JSON.stringify(h)} is not a valid HTTP header name`);
   }
   const z = c.authorization;
   checkTtl('--authorization-webhook-cache-authorized-ttl', z.authorizedTtlMs, errors);
   checkTtl('--authorization-webhook-cache-unauthorized-ttl', z.unauthorizedTtlMs, errors);
   for (const p of z.alwaysAllowPaths) {
     if (!p.startsWith('/')) errors.push(`--authorization-always-allow-paths: ${JSON.stringify(p)} must start with /`);
-    else if (p.includes('*') && !p.endsWith('/*') && p !== '/*') errors.push(`--authorization-always-allow-paths: ${JSON.stringify(p)}: * is only allowed as a trailing /*`);
+    else if (p.includes('*') && !p.endsWith('/*') && p !== '/*')
+      errors.push(`--authorization-always-allow-paths: ${JSON.stringify(p)}: * is only allowed as a trailing /*`);
   }
 
   // Our additions
@@ -534,10 +570,15 @@ export function validate(c: CompletedOptions): ValidationResult {
   };
   const denied = cidrs('--denied-endpoint-cidrs', c.deniedEndpointCidrs);
   const allowed = cidrs('--allowed-endpoint-cidrs', c.allowedEndpointCidrs);
-  if (c.logFormat !== 'json' && c.logFormat !== 'text') errors.push(`--log-format ${JSON.stringify(c.logFormat)} must be json or text`);
+  if (c.logFormat !== 'json' && c.logFormat !== 'text')
+    errors.push(`--log-format ${JSON.stringify(c.logFormat)} must be json or text`);
   if (c.verbosity < 0) errors.push('-v must not be negative');
-  if (c.ocmAllowStandaloneSecrets && !c.ocmIntegration) warnings.push('--ocm-allow-standalone-secrets has no effect without --ocm-integration');
-  if (c.standaloneDebugMode) warnings.push('--standalone-debug-mode: authorization is disabled; every authenticated or anonymous request is allowed');
+  if (c.ocmAllowStandaloneSecrets && !c.ocmIntegration)
+    warnings.push('--ocm-allow-standalone-secrets has no effect without --ocm-integration');
+  if (c.standaloneDebugMode)
+    warnings.push(
+      '--standalone-debug-mode: authorization is disabled; every authenticated or anonymous request is allowed',
+    );
 
   if (errors.length > 0 || tls === undefined || !minVersion.ok) {
     return { ok: false, errors: errors.length > 0 ? errors : ['invalid serving certificate configuration'], warnings };
@@ -620,11 +661,19 @@ export type LoadResult =
     };
 
 /** parse → complete → validate. Usage errors and validation errors are reported together. */
-export async function loadApiserverConfig(argv: readonly string[], env: CompleteEnv = nodeCompleteEnv()): Promise<LoadResult> {
+export async function loadApiserverConfig(
+  argv: readonly string[],
+  env: CompleteEnv = nodeCompleteEnv(),
+): Promise<LoadResult> {
   const parsed = parseApiserverFlags(argv);
   if (parsed.help) return { kind: 'help' };
   const completed = await complete(parsed, env);
   const result = validate(completed);
   if (result.ok) return { kind: 'config', config: result.config, warnings: result.warnings };
-  return { kind: 'error', errors: result.errors, warnings: result.warnings, exitCode: completed.parseErrors.length > 0 ? 2 : 1 };
+  return {
+    kind: 'error',
+    errors: result.errors,
+    warnings: result.warnings,
+    exitCode: completed.parseErrors.length > 0 ? 2 : 1,
+  };
 }

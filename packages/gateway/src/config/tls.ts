@@ -17,7 +17,10 @@ export type TlsVersionResult = { ok: true; version: SecureVersion } | { ok: fals
 export function tlsMinVersion(name: string): TlsVersionResult {
   const v = VERSIONS[name];
   if (v === undefined) {
-    return { ok: false, error: `--tls-min-version: unknown tls version ${JSON.stringify(name)} (use one of ${Object.keys(VERSIONS).join(', ')})` };
+    return {
+      ok: false,
+      error: `--tls-min-version: unknown tls version ${JSON.stringify(name)} (use one of ${Object.keys(VERSIONS).join(', ')})`,
+    };
   }
   return { ok: true, version: v };
 }
@@ -60,7 +63,9 @@ export function mapCipherSuites(names: readonly string[]): CipherMapping {
     if (c !== undefined) {
       if (!out.includes(c)) out.push(c);
     } else if (TLS13.has(n)) {
-      warnings.push(`--tls-cipher-suites: ${n} is a TLS 1.3 suite; TLS 1.3 suites are not configurable and it is ignored`);
+      warnings.push(
+        `--tls-cipher-suites: ${n} is a TLS 1.3 suite; TLS 1.3 suites are not configurable and it is ignored`,
+      );
     } else {
       warnings.push(`--tls-cipher-suites: ${n} is not supported by this implementation and is ignored`);
     }

@@ -34,7 +34,7 @@ interface Secret {
   data?: Record<string, string>;
 }
 
-test('CRUD helpers round-trip a Secret and the hub errors are typed HubErrors', async () => {
+test('CRUD helpers round-trip a Secret and the hub errors are typed HubErrors', { timeout: 60_000 }, async () => {
   const created = await client.create<Secret>(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'crud' }, data: { a: 'Yg==' } });
   assert.equal(created.metadata.name, 'crud');
   assert.equal(created.data?.a, Buffer.from('b').toString('base64'));
@@ -93,7 +93,7 @@ test('CRUD helpers round-trip a Secret and the hub errors are typed HubErrors', 
   await assert.rejects(client.get(`${SECRETS}/crud`), (e: unknown) => isHubError(e, 404));
 });
 
-test('watch yields events in order, bookmarks, ends on abort, and throws 410 as HubError', async () => {
+test('watch yields events in order, bookmarks, ends on abort, and throws 410 as HubError', { timeout: 60_000 }, async () => {
   const list = await client.list<{ metadata: { resourceVersion: string } }>(SECRETS);
   const ac = new AbortController();
   const seen: WatchEvent<Secret>[] = [];
@@ -143,12 +143,12 @@ test('watch yields events in order, bookmarks, ends on abort, and throws 410 as 
   }
 });
 
-test('watch of a path the hub does not serve fails with the 404 Status before any event', async () => {
+test('watch of a path the hub does not serve fails with the 404 Status before any event', { timeout: 60_000 }, async () => {
   const it = client.watch('/apis/example.com/v1/widgets');
   await assert.rejects(it.next(), (e: unknown) => isHubError(e, 404));
 });
 
-test('TokenReview, SubjectAccessReview and discovery', async () => {
+test('TokenReview, SubjectAccessReview and discovery', { timeout: 60_000 }, async () => {
   const tr = await client.createTokenReview('not-a-token');
   assert.equal(tr.kind, 'TokenReview');
   assert.notEqual(tr.status?.authenticated, true);
@@ -169,7 +169,7 @@ test('TokenReview, SubjectAccessReview and discovery', async () => {
   assert.ok(core?.resources.some((r) => r.name === 'secrets'));
 });
 
-test('an unreachable hub is a HubError with code 0; abort rejects with the signal reason', async () => {
+test('an unreachable hub is a HubError with code 0; abort rejects with the signal reason', { timeout: 60_000 }, async () => {
   const dead = await hub.client('https://127.0.0.1:1');
   await assert.rejects(dead.get('/api'), (e: unknown) => {
     assert.ok(e instanceof HubError);
@@ -217,7 +217,7 @@ function kubeconfigFor(server: string, user: string): string {
   return ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:', `    server: ${server}`, 'users:', '- name: u', '  user:', user, 'contexts:', '- name: x', '  context: {cluster: c, user: u}', 'current-context: x', ''].join('\n');
 }
 
-test('credentials and user agent: static token, token file, exec plugin, basic auth', async () => {
+test('credentials and user agent: static token, token file, exec plugin, basic auth', { timeout: 60_000 }, async () => {
   const srv = await plainServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"APIVersions","versions":["v1"]}');
   });
@@ -263,7 +263,7 @@ test('credentials and user agent: static token, token file, exec plugin, basic a
   }
 });
 
-test('non-Status error bodies, bad JSON, truncated and unknown watch events', async () => {
+test('non-Status error bodies, bad JSON, truncated and unknown watch events', { timeout: 60_000 }, async () => {
   const srv = await plainServer((req, res) => {
     switch (req.url) {
       case '/text-error':
@@ -321,7 +321,7 @@ test('non-Status error bodies, bad JSON, truncated and unknown watch events', as
   }
 });
 
-test('bad kubeconfigs are refused with messages that never echo credentials', async () => {
+test('bad kubeconfigs are refused with messages that never echo credentials', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gw-hubclient-'));
   try {
     const write = async (name: string, text: string): Promise<string> => {

@@ -123,6 +123,11 @@ export interface RequestOptions {
   contentType?: string;
 }
 
+export interface WatchOptions {
+  /** called once the hub has accepted the watch (200), before any event */
+  onOpen?: () => void;
+}
+
 export interface HubResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -440,9 +445,15 @@ export class HubClient {
    * (e.g. 410 Expired); the stream ending normally (server timeoutSeconds) ends the iteration; aborting
    * the signal throws the signal's reason. Breaking out of the loop closes the stream.
    */
-  async *watch<T = unknown>(path: string, query: Query = {}, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T = unknown>(
+    path: string,
+    query: Query = {},
+    signal?: AbortSignal,
+    opts: WatchOptions = {},
+  ): AsyncGenerator<WatchEvent<T>> {
     const res = await this.#dispatch('GET', path, { query: { ...query, watch: 'true' }, signal }, true);
     if (res.statusCode >= 400) throw await errorFromResponse(res, signal);
+    opts.onOpen?.();
     const decoder = new TextDecoder();
     let buf = '';
     try {

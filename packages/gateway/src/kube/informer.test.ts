@@ -46,7 +46,7 @@ function record(inf: Informer<Secret>): { log: string[]; resyncs: ResyncDiff<Sec
   return { log, resyncs };
 }
 
-test('lists, then sees creates, updates and deletes in order; bookmarks advance the resourceVersion', async () => {
+test('lists, then sees creates, updates and deletes in order; bookmarks advance the resourceVersion', { timeout: 60_000 }, async () => {
   const ns = 'inf-basic';
   await makeNamespace(ns);
   const c = await hub.client();
@@ -85,7 +85,7 @@ test('lists, then sees creates, updates and deletes in order; bookmarks advance 
   assert.equal(await running, 'aborted');
 });
 
-test('hub outage: backoff while unreachable, resume from the last resourceVersion, then 410 → re-list with a diff', async () => {
+test('hub outage: backoff while unreachable, resume from the last resourceVersion, then 410 → re-list with a diff', { timeout: 60_000 }, async () => {
   const ns = 'inf-outage';
   await makeNamespace(ns);
   const admin = await hub.client();
@@ -158,7 +158,7 @@ test('hub outage: backoff while unreachable, resume from the last resourceVersio
   await proxy.cut();
 });
 
-test('paginates lists of more than 500 objects, and applies label selectors', async () => {
+test('paginates lists of more than 500 objects, and applies label selectors', { timeout: 60_000 }, async () => {
   const ns = 'inf-many';
   await makeNamespace(ns);
   const base = hub.cluster.store.get('namespaces', undefined, ns)!;
@@ -199,7 +199,7 @@ test('paginates lists of more than 500 objects, and applies label selectors', as
   }
 });
 
-test('abort stops the loop and, once the client is closed, leaves no handles behind', async () => {
+test('abort stops the loop and, once the client is closed, leaves no handles behind', { timeout: 60_000 }, async () => {
   const baseline = countResources();
   const proxy = new TcpProxy(hub.cluster.url);
   await proxy.start();
@@ -277,7 +277,7 @@ function fakeClient(steps: Step[]): { client: ListWatchClient; calls: { op: stri
   return { client: client as unknown as ListWatchClient, calls };
 }
 
-test('fake hub: HTTP 410 on the watch request and 410 ERROR events both re-list; resume uses the last resourceVersion', async () => {
+test('fake hub: HTTP 410 on the watch request and 410 ERROR events both re-list; resume uses the last resourceVersion', { timeout: 60_000 }, async () => {
   const { client, calls } = fakeClient([
     { list: { items: [obj('a', '5'), obj('b', '6')], rv: '10' } },
     { watch: [{ type: 'MODIFIED', object: obj('a', '11') }, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '15' } } as Secret }], holdMs: 1100 },
@@ -305,7 +305,7 @@ test('fake hub: HTTP 410 on the watch request and 410 ERROR events both re-list;
   assert.equal(inf.lastSyncResourceVersion, '30');
 });
 
-test('fake hub: an expired continue token restarts the list from the first page', async () => {
+test('fake hub: an expired continue token restarts the list from the first page', { timeout: 60_000 }, async () => {
   const { client, calls } = fakeClient([
     { list: { items: [obj('a', '1')], rv: '10', continue: 'tok1' } },
     { listError: new HubError(status(410, 'Expired')) },
@@ -326,7 +326,7 @@ test('fake hub: an expired continue token restarts the list from the first page'
   assert.equal(inf.lastSyncResourceVersion, '12');
 });
 
-test('fake hub: errors back off (immediately-closed watches too), handlers that throw do not stop the loop', async () => {
+test('fake hub: errors back off (immediately-closed watches too), handlers that throw do not stop the loop', { timeout: 60_000 }, async () => {
   const { client, calls } = fakeClient([
     { listError: new HubError(status(500, 'InternalError')) },
     { listError: new HubError(status(503, 'ServiceUnavailable')) },
@@ -363,7 +363,7 @@ test('fake hub: errors back off (immediately-closed watches too), handlers that 
   assert.equal(calls.length, 8);
 });
 
-test('fake hub: exitOnNotFound returns on 404, otherwise 404 is retried', async () => {
+test('fake hub: exitOnNotFound returns on 404, otherwise 404 is retried', { timeout: 60_000 }, async () => {
   const notFound = new HubError(status(404, 'NotFound'));
   for (const exitOnNotFound of [true, false]) {
     const { client, calls } = fakeClient([{ listError: notFound }, { listError: notFound }, { list: { items: [], rv: '3' } }]);
@@ -383,7 +383,7 @@ test('fake hub: exitOnNotFound returns on 404, otherwise 404 is retried', async 
   }
 });
 
-test('informer options are validated; run twice is refused; waitForSync rejects on abort', async () => {
+test('informer options are validated; run twice is refused; waitForSync rejects on abort', { timeout: 60_000 }, async () => {
   const { client } = fakeClient([]);
   const bad: { name: string; opts: Partial<ConstructorParameters<typeof Informer>[0]>; error: RegExp }[] = [
     { name: 'relative path', opts: { path: 'api/v1/secrets' }, error: /must be absolute/ },

@@ -322,7 +322,11 @@ export class Informer<T extends KubeObjectLike> {
     let events = 0;
     this.#metric({ type: 'watchStart', resourceVersion: this.#rv });
     try {
-      for await (const ev of this.#opts.client.watch<T>(this.#opts.path, q, ws)) {
+      const onOpen = (): void => {
+        // connected again: the failure that made us retry is over
+        this.#lastError = undefined;
+      };
+      for await (const ev of this.#opts.client.watch<T>(this.#opts.path, q, ws, { onOpen })) {
         events++;
         this.#apply(ev);
       }

@@ -9,6 +9,8 @@
 // seconds so a broken plugin is not run for every request. The error strings are upstream's.
 
 import { spawn } from 'node:child_process';
+import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import type { ExecConfig } from './types.ts';
@@ -355,12 +357,15 @@ export class ExecCredentialProvider {
     env.KUBERNETES_EXEC_INFO = execInfo(exec, cluster);
     const cmd = exec.command;
     return new Promise<IssuedCredential>((resolve, reject) => {
-      let child;
+      let child: ChildProcessByStdio<null, Readable, Readable>;
       try {
+        // own process group, so that a timeout also kills what the plugin started (a grandchild that
+        // keeps stdout open would otherwise hold the run until it exits)
         child = spawn(cmd, exec.args ?? [], {
           env,
           stdio: ['ignore', 'pipe', 'pipe'],
           shell: false,
+          detached: process.platform !== 'win32',
           windowsHide: true,
         });
       } catch (e) {
@@ -371,17 +376,28 @@ export class ExecCredentialProvider {
       let outLen = 0;
       let errTail = '';
       let failure: ExecCredentialError | undefined;
+      let settled = false;
+      const finish = (err: ExecCredentialError | undefined, value?: IssuedCredential): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(new ExecCredentialError(err.message, { stderr: errTail, cause: err.cause }));
+        else resolve(value!);
+      };
+      const abort = (err: ExecCredentialError): void => {
+        failure ??= err;
+        killTree(child);
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(failure);
+      };
       const timer = setTimeout(() => {
-        failure ??= new ExecCredentialError(`exec: executable ${cmd} timed out after ${this.#timeoutMs / 1000}s`);
-        child.kill('SIGKILL');
+        abort(new ExecCredentialError(`exec: executable ${cmd} timed out after ${this.#timeoutMs / 1000}s`));
       }, this.#timeoutMs);
       child.stdout.on('data', (b: Buffer) => {
         outLen += b.length;
         if (outLen > this.#maxStdout) {
-          failure ??= new ExecCredentialError(
-            `exec: executable ${cmd} wrote more than ${this.#maxStdout} bytes to stdout`,
-          );
-          child.kill('SIGKILL');
+          abort(new ExecCredentialError(`exec: executable ${cmd} wrote more than ${this.#maxStdout} bytes to stdout`));
           return;
         }
         out.push(b);
@@ -393,27 +409,36 @@ export class ExecCredentialProvider {
         failure ??= startError(cmd, e);
       });
       child.on('close', (code, sig) => {
-        clearTimeout(timer);
         if (failure) {
-          reject(new ExecCredentialError(failure.message, { stderr: errTail, cause: failure.cause }));
+          finish(failure);
           return;
         }
         if (code !== 0) {
           const how = code === null ? `was killed by signal ${sig ?? 'unknown'}` : `failed with exit code ${code}`;
-          reject(new ExecCredentialError(`exec: executable ${cmd} ${how}`, { stderr: errTail }));
+          finish(new ExecCredentialError(`exec: executable ${cmd} ${how}`));
           return;
         }
         try {
-          resolve(decodeExecCredential(Buffer.concat(out).toString('utf8'), exec));
+          finish(undefined, decodeExecCredential(Buffer.concat(out).toString('utf8'), exec));
         } catch (e) {
-          reject(
+          finish(
             e instanceof ExecCredentialError
-              ? new ExecCredentialError(e.message, { stderr: errTail, cause: e.cause })
+              ? e
               : new ExecCredentialError(`decoding stdout: ${String(e)}`, { cause: e }),
           );
         }
       });
     });
+  }
+}
+
+function killTree(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    // already gone
+    child.kill('SIGKILL');
   }
 }
 

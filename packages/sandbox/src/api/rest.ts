@@ -311,10 +311,11 @@ export class RestStorage {
     }
     const obj = thaw(b) as KubeObject;
     const expectAV = apiVersionOf(r.info);
-    if (typeof obj.kind !== 'string' || obj.kind === '') {
+    // like kube's decoder, a body without kind/apiVersion takes them from the endpoint
+    if (obj.kind === undefined || obj.kind === '') obj.kind = r.info.kind;
+    if (typeof obj.kind !== 'string')
       throw errors.badRequest(`Object 'Kind' is missing in '${truncate(JSON.stringify(b))}'`);
-    }
-    if (obj.apiVersion !== undefined && obj.apiVersion !== expectAV) {
+    if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== expectAV) {
       throw errors.badRequest(
         `the API version in the data (${show(obj.apiVersion)}) does not match the expected API version (${expectAV})`,
       );
@@ -427,7 +428,7 @@ export class RestStorage {
     return warnings;
   }
 
-  create(r: RestRequest): RestResult {
+  create(r: RestRequest, preparedManagedFields?: KubeObject['metadata']['managedFields']): RestResult {
     const info = r.info;
     if (r.subresource) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     const obj = this.#objectFromBody(r, false);
@@ -451,14 +452,16 @@ export class RestStorage {
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = now();
     prepareForCreate(info, obj);
-    obj.metadata.managedFields = trackUpdate({
-      live: undefined,
-      updated: obj,
-      manager,
-      operation: 'Update',
-      now: now(),
-      ...this.#schema(info),
-    });
+    obj.metadata.managedFields =
+      preparedManagedFields ??
+      trackUpdate({
+        live: undefined,
+        updated: obj,
+        manager,
+        operation: 'Update',
+        now: now(),
+        ...this.#schema(info),
+      });
     if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
     const stored = dry ? obj : this.#commit(key, obj, undefined);
     return { code: 201, body: this.#present(info, stored), warnings };
@@ -587,7 +590,7 @@ export class RestStorage {
         subresource: r.subresource || undefined,
       });
       if (!old) {
-        const res = this.create({ ...r, body: result, subresource: '', query: withoutFieldManager(r.query, fm) });
+        const res = this.create({ ...r, body: result, subresource: '' }, result.metadata.managedFields);
         return { ...res, code: 201 };
       }
       return this.#updateWith(r, result, 'Apply', result.metadata.managedFields);
@@ -806,12 +809,6 @@ function withoutPaging(q: URLSearchParams): URLSearchParams {
   const c = new URLSearchParams(q);
   c.delete('limit');
   c.delete('continue');
-  return c;
-}
-
-function withoutFieldManager(q: URLSearchParams, fm: string): URLSearchParams {
-  const c = new URLSearchParams(q);
-  c.set('fieldManager', fm);
   return c;
 }
 

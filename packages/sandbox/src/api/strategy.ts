@@ -88,6 +88,7 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
           terminationMessagePolicy: 'File',
           resources: {},
           ...c,
+          ...(Array.isArray(c.ports) ? { ports: (c.ports as Record<string, unknown>[]).map((p) => ({ protocol: 'TCP', ...p })) } : {}),
         }));
       }
       obj.spec = spec;
@@ -99,7 +100,10 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.progressDeadlineSeconds ??= 600;
-      spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+      const strategy = (spec.strategy ?? {}) as Record<string, unknown>;
+      strategy.type ??= 'RollingUpdate';
+      if (strategy.type === 'RollingUpdate') strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...(strategy.rollingUpdate as object | undefined) };
+      spec.strategy = strategy;
       obj.spec = spec;
       break;
     }

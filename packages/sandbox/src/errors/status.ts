@@ -84,7 +84,11 @@ export class ApiError extends Error {
     };
     if (this.details) {
       // kube's JSON names a cause's type `reason`
-      const { causes, ...rest } = this.details;
+      // and omits empty fields (the core group is "")
+      const { causes, ...all } = this.details;
+      const rest: StatusDetails = Object.fromEntries(
+        Object.entries(all).filter(([, v]) => v !== '' && v !== undefined),
+      );
       s.details = causes
         ? { ...rest, causes: causes.map(({ type, ...c }) => (type ? { reason: type, ...c } : c)) }
         : rest;

@@ -422,6 +422,7 @@ for (const [name, env, transport] of [
 ] as const) {
   test(name, async () => {
     const baseline = resources();
+    const usedBefore = pf.portForward.stats[transport];
     const { proc, port, stderr } = await startPortForward(env);
     try {
       assert.equal((await echoVia(port, Buffer.from('hello through kubectl'))).toString(), 'hello through kubectl');
@@ -432,7 +433,7 @@ for (const [name, env, transport] of [
       assert.equal(res.body, 'Hello from sandbox pod default/web, port 8080 (GET /hello)\n');
       assert.equal((await echoVia(port, Buffer.from('again'))).toString(), 'again');
       assert.ok(pf.portForward.activeSessions >= 1);
-      assert.equal(pf.portForward.stats[transport], before + 1, `kubectl used ${transport}`);
+      assert.equal(pf.portForward.stats[transport], usedBefore + 1, `kubectl used ${transport}`);
       assert.doesNotMatch(stderr(), /error|E\d{4}/i);
     } finally {
       proc.kill('SIGINT');
@@ -501,11 +502,12 @@ test('SPDY exec: protocol versions before v4 report failures as bare text', asyn
   const error = await open('error');
   const stdout = await open('stdout');
   const stderr = await open('stderr');
+  const closed = once(session, 'close');
   const [e, o, se] = await Promise.all([readAll(error), readAll(stdout), readAll(stderr)]);
   assert.equal(o, 'v2\n');
   assert.equal(se, '');
   assert.equal(e, 'command terminated with non-zero exit code: error executing command [sh -c echo v2; exit 2], exit code 2');
-  await once(session, 'close');
+  await closed;
   const missing = await upgradeRequest(path, { upgrade: 'SPDY/3.1' });
   assert.equal(missing.status, 400);
   const wrong = await upgradeRequest(path, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v9.channel.k8s.io' });

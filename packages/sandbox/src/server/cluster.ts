@@ -58,6 +58,8 @@ export interface ClusterOptions {
   /** Kubernetes version this cluster reports */
   version?: { major: string; minor: string; gitVersion: string };
   aggregator?: AggregatorOptions;
+  /** how many past events watches can resume from (etcd's compaction window); default 20000 */
+  watchHistorySize?: number;
   /** run a kubelet (pods become Running; logs, exec, attach, port-forward); default true */
   kubelet?: boolean;
 }
@@ -92,7 +94,7 @@ export class SandboxCluster {
   readonly ca: CertificateAuthority;
   readonly serving: KeyPair;
   readonly admin: KeyPair;
-  readonly store = new Store();
+  readonly store: Store;
   readonly registry = new ResourceRegistry();
   readonly rest: RestStorage;
   readonly openapi: OpenApiService;
@@ -115,6 +117,7 @@ export class SandboxCluster {
     this.ca = ca;
     this.serving = serving;
     this.admin = admin;
+    this.store = new Store(opts.watchHistorySize ? { historySize: opts.watchHistorySize } : {});
     this.rest = new RestStorage(this.store, this.registry);
     this.openapi = new OpenApiService(
       () => this.registry.all(),
@@ -154,7 +157,8 @@ export class SandboxCluster {
     const c = new SandboxCluster(opts, ca, serving, admin);
     c.#stopControllers = installControllers(c);
     c.#aggregator = await installAggregator(c, opts.aggregator);
-    if (opts.kubelet !== false) c.#stopKubelet = installKubelet(c, { kubeletVersion: c.version.gitVersion.replace(/-sandbox$/, '') });
+    if (opts.kubelet !== false)
+      c.#stopKubelet = installKubelet(c, { kubeletVersion: c.version.gitVersion.replace(/-sandbox$/, '') });
     return c;
   }
 
@@ -460,7 +464,12 @@ export class SandboxCluster {
         patchType = patchTypeOf(req.headers['content-type']);
         body = decodeBody(buf, req.headers['content-type'], true);
       } else {
-        body = decodeBody(buf, req.headers['content-type'], false);
+        // the URL implies the body's kind for writes of the resource itself (not DeleteOptions, TokenRequest, Scale…)
+        const expected =
+          method !== 'DELETE' && (ri.subresource === '' || ri.subresource === 'status')
+            ? { apiVersion: apiVersionOf(info), kind: info.kind }
+            : undefined;
+        body = decodeBody(buf, req.headers['content-type'], false, expected);
       }
     }
     const r: RestRequest = {

@@ -6,6 +6,7 @@
 import { parse as parseYaml } from 'yaml';
 import { errors, ApiError, isApiError } from '../errors/status.ts';
 import { jsonOf } from '../store/store.ts';
+import { decodeKubeProtobuf } from '../protobuf/kube-protobuf.ts';
 import type { Req, Res } from './listener.ts';
 import type { WatchSink } from '../api/rest.ts';
 
@@ -57,18 +58,26 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 }
 
 /** Decode a request body; malformed input is a 400 with the decoder's message, as kube does. */
-export function decodeBody(buf: Buffer, contentType: string | undefined, isPatch: boolean): unknown {
+export function decodeBody(
+  buf: Buffer,
+  contentType: string | undefined,
+  isPatch: boolean,
+  expected?: { apiVersion: string; kind: string },
+): unknown {
   const mt = mediaType(contentType);
   const text = buf.toString('utf8');
   if (text.trim() === '') {
     if (isPatch) throw errors.badRequest('the body of the request was empty');
     return undefined;
   }
+  if (mt === 'application/vnd.kubernetes.protobuf') {
+    if (isPatch) throw errors.unsupportedMediaType(contentType ?? '');
+    return decodeKubeProtobuf(buf, expected).object;
+  }
   const yamlish = mt === 'application/yaml' || mt === 'application/apply-patch+yaml' || mt === 'text/yaml';
   if (!isPatch && !yamlish && mt !== 'application/json' && mt !== '' && mt !== '*/*') {
     throw errors.unsupportedMediaType(contentType ?? '');
   }
-  if (mt === 'application/vnd.kubernetes.protobuf') throw errors.unsupportedMediaType(contentType ?? '');
   if (yamlish) {
     try {
       return parseYaml(text, { maxAliasCount: 100 }) as unknown;

@@ -26,7 +26,7 @@ function pemKey(der: ArrayBuffer): string {
 }
 
 async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
 }
 
 let cached: Promise<TestPKI> | undefined;
