@@ -84,6 +84,11 @@ export function isGatewayError(e: unknown): e is GatewayError {
 /** Any thrown value as a GatewayError (unknown errors become 500 InternalError, cause kept). */
 export function toGatewayError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
+  // errors of the shared machinery (selectors, patches) already carry a Kubernetes Status
+  if (e instanceof Error && typeof (e as { toStatus?: unknown }).toStatus === 'function') {
+    const s = (e as Error & { toStatus(): Status }).toStatus();
+    return new GatewayError(s.code, s.reason || 'InternalError', s.message, s.details, { cause: e });
+  }
   const msg = e instanceof Error ? e.message : String(e);
   return new GatewayError(500, 'InternalError', `Internal error occurred: ${msg}`, undefined, { cause: e });
 }
@@ -103,6 +108,13 @@ export const errors = {
       group,
       kind: resource,
     });
+  },
+  /** a path this server does not serve, as kube words it */
+  notFoundPath(): GatewayError {
+    return new GatewayError(404, 'NotFound', 'the server could not find the requested resource', {});
+  },
+  notImplemented(message: string): GatewayError {
+    return new GatewayError(501, 'InternalError', message);
   },
   badRequest(message: string, cause?: unknown): GatewayError {
     return new GatewayError(400, 'BadRequest', message, undefined, { cause });

@@ -18,7 +18,10 @@ export interface ServingPair {
 }
 
 function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -26,9 +29,13 @@ function pem(label: string, der: ArrayBuffer): string {
 export async function generateSelfSigned(hosts: string[], validDays = 365): Promise<ServingPair> {
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const notBefore = new Date(Date.now() - 60_000);
-  const sans: x509.JsonGeneralName[] = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }));
+  const sans: x509.JsonGeneralName[] = hosts.map((h) =>
+    /^[\d.]+$|:/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h },
+  );
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'),
     name: `CN=${hosts[0] ?? 'localhost'}@${Math.floor(Date.now() / 1000)}`,
     notBefore,
     notAfter: new Date(notBefore.getTime() + validDays * 86400_000),
@@ -36,12 +43,18 @@ export async function generateSelfSigned(hosts: string[], validDays = 365): Prom
     signingAlgorithm: alg,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.keyCertSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.keyCertSign,
+        true,
+      ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
       new x509.SubjectAlternativeNameExtension(sans, false),
     ],
   });
-  return { cert: cert.toString('pem') + '\n', key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
+  return {
+    cert: cert.toString('pem') + '\n',
+    key: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+  };
 }
 
 /** Throws a clear error unless `cert` parses and `key` is its private key. */

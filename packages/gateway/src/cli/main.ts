@@ -1,8 +1,11 @@
-// The `cluster-gateway` command line. Subcommands so far: `sandbox` (embedded Kubernetes clusters
-// for the local trial and tests). Flags follow pflag syntax (`--flag=value`, `--flag value`).
+// The `cluster-gateway` command line: `apiserver` (the aggregated apiserver, upstream's flags) and
+// `sandbox` (embedded Kubernetes clusters for the local trial and tests, optionally with the gateway
+// registered in the hub). Flags follow pflag syntax (`--flag=value`, `--flag value`).
 
 import { Command, CommanderError } from 'commander';
 import { runSandbox } from './sandbox.ts';
+import { runApiserver } from './apiserver.ts';
+import { createApiserverCommand } from '../config/index.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cluster-gateway')
@@ -11,6 +14,11 @@ export function buildProgram(): Command {
     )
     .showHelpAfterError()
     .exitOverride();
+  program.addCommand(
+    createApiserverCommand(async (config, warnings) => {
+      await runApiserver(config, warnings);
+    }),
+  );
   program
     .command('sandbox')
     .description('run embedded in-memory Kubernetes API servers (hub and managed clusters) and write their kubeconfigs')
@@ -19,8 +27,16 @@ export function buildProgram(): Command {
     .option('--ready-file <file>', 'file written once every cluster serves')
     .option('--bind-address <ip>', 'address the clusters listen on', '127.0.0.1')
     .option('--base-port <port>', 'first port (clusters take consecutive ports); 0 picks free ports', '0')
+    .option('--gateway', 'also run cluster-gateway, registered as an APIService in the first cluster (the hub)', false)
     .action(
-      async (opts: { clusters: string; dir: string; readyFile?: string; bindAddress: string; basePort: string }) => {
+      async (opts: {
+        clusters: string;
+        dir: string;
+        readyFile?: string;
+        bindAddress: string;
+        basePort: string;
+        gateway: boolean;
+      }) => {
         await runSandbox(opts);
       },
     );

@@ -1,9 +1,11 @@
-// `cluster-gateway sandbox`: starts the embedded clusters, writes their kubeconfigs and the ready
-// file, prints what to try, and stops cleanly on SIGINT/SIGTERM.
+// `cluster-gateway sandbox`: starts the embedded clusters (and with --gateway the gateway,
+// registered in the hub), writes their kubeconfigs and the ready file, prints what to try, and
+// stops cleanly on SIGINT/SIGTERM.
 
 import { writeFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { startSandbox, validateClusterNames } from '@cluster-gateway/sandbox';
+import { startSandbox, validateClusterNames, type Sandbox } from '@cluster-gateway/sandbox';
+import { startSandboxGateway, SECRET_NAMESPACE, type SandboxGateway } from './sandbox-gateway.ts';
 
 export interface SandboxFlags {
   clusters: string;
@@ -11,6 +13,8 @@ export interface SandboxFlags {
   readyFile?: string;
   bindAddress: string;
   basePort: string;
+  /** also run the gateway, registered in the first cluster (the hub) */
+  gateway?: boolean;
 }
 
 export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Promise<void> {
@@ -22,40 +26,34 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
   const basePort = Number(flags.basePort);
   if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65535)
     errs.push(`invalid --base-port ${JSON.stringify(flags.basePort)}`);
+  if (flags.gateway && names.length < 2)
+    errs.push('--gateway needs a hub and at least one managed cluster in --clusters');
   if (errs.length) throw new Error(`invalid flags:\n  ${errs.join('\n  ')}`);
   const dir = resolve(flags.dir);
   if (flags.readyFile) await rm(flags.readyFile, { force: true });
-  let sandbox;
+  let sandbox: Sandbox;
   try {
     sandbox = await startSandbox({ clusters: names, dir, host: flags.bindAddress, basePort });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new Error(
-        `a port is already in use (${(e as Error).message}); choose another --base-port or stop the other process`,
-        { cause: e },
-      );
-    throw e;
+    throw portError(e);
+  }
+  const hub = names[0]!;
+  let gateway: SandboxGateway | undefined;
+  if (flags.gateway) {
+    try {
+      gateway = await startSandboxGateway(sandbox, hub, dir, {
+        bindAddress: flags.bindAddress,
+        ...(basePort ? { port: basePort + names.length } : {}),
+      });
+      await waitFor(() => gateway!.server.ready, 30_000);
+    } catch (e) {
+      await gateway?.stop();
+      await sandbox.stop();
+      throw portError(e);
+    }
   }
   if (flags.readyFile) await writeFile(flags.readyFile, `${new Date().toISOString()}\n`);
-  const lines = [`sandbox clusters are serving (kubeconfigs in ${dir}):`];
-  for (const [name, c] of sandbox.clusters)
-    lines.push(`  ${name.padEnd(12)} ${c.url}   ${sandbox.kubeconfigPath(name)}`);
-  const first = names[0]!;
-  const kc = sandbox.kubeconfigPath(first);
-  lines.push(
-    '',
-    'try:',
-    `  export KUBECONFIG=${kc}`,
-    '  kubectl get namespaces',
-    '  kubectl create configmap demo --from-literal=hello=world',
-    '  kubectl get configmaps -w',
-    '  kubectl auth can-i list secrets --as alice',
-    '  kubectl auth whoami',
-    '',
-    'Ctrl-C stops the clusters.',
-  );
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(tour(sandbox, names, dir, gateway, flags.bindAddress));
 
   await new Promise<void>((done) => {
     const stop = (): void => {
@@ -67,7 +65,65 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
     process.on('SIGTERM', stop);
     signal?.addEventListener('abort', stop, { once: true });
   });
-  process.stdout.write('stopping sandbox clusters\n');
+  process.stdout.write('stopping sandbox\n');
+  await gateway?.stop();
   await sandbox.stop();
   if (flags.readyFile) await rm(flags.readyFile, { force: true });
+}
+
+function portError(e: unknown): unknown {
+  if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return new Error(
+      `a port is already in use (${(e as Error).message}); choose another --base-port or stop the other process`,
+      { cause: e },
+    );
+  }
+  return e;
+}
+
+function tour(
+  sandbox: Sandbox,
+  names: string[],
+  dir: string,
+  gateway: SandboxGateway | undefined,
+  host: string,
+): string {
+  const lines = [`sandbox clusters are serving (kubeconfigs in ${dir}):`];
+  for (const [name, c] of sandbox.clusters)
+    lines.push(`  ${name.padEnd(12)} ${c.url}   ${sandbox.kubeconfigPath(name)}`);
+  lines.push('', 'try:', `  export KUBECONFIG=${sandbox.kubeconfigPath(names[0]!)}`);
+  if (gateway) {
+    const member = names[1]!;
+    lines.splice(
+      1 + names.length,
+      0,
+      `  ${'gateway'.padEnd(12)} https://${host}:${gateway.server.port}   (APIService v1alpha1.cluster.core.oam.dev in ${names[0]!}; Secrets in ${SECRET_NAMESPACE}; log ${dir}/gateway.log)`,
+    );
+    lines.push(
+      '  kubectl get clustergateways',
+      `  kubectl get clustergateway ${member} -o yaml`,
+      '  kubectl get clustergateways -w',
+      '  kubectl explain clustergateway.spec.access',
+      `  kubectl get --raw /apis/cluster.core.oam.dev/v1alpha1/clustergateways/${member}/health`,
+    );
+  } else {
+    lines.push(
+      '  kubectl get namespaces',
+      '  kubectl create configmap demo --from-literal=hello=world',
+      '  kubectl get configmaps -w',
+      '  kubectl auth can-i list secrets --as alice',
+      '  kubectl auth whoami',
+    );
+  }
+  lines.push('', 'Ctrl-C stops everything.', '');
+  return lines.join('\n');
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for the gateway to become ready`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -251,10 +251,13 @@ function fakeClient(steps: Step[]): { client: ListWatchClient; calls: { op: stri
   const lists = steps.filter((s) => 'list' in s || 'listError' in s);
   const watches = steps.filter((s) => 'watch' in s || 'watchError' in s);
   const client = {
-    list(_path: string, query: Query): Promise<unknown> {
+    list(_path: string, query: Query, signal: AbortSignal): Promise<unknown> {
       calls.push({ op: 'list', query });
       const s = lists.shift();
-      if (!s) return new Promise(() => undefined);
+      if (!s) {
+        // no more script: a hub that never answers, until aborted
+        return new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      }
       if ('listError' in s) return Promise.reject(s.listError);
       if (!('list' in s)) throw new Error('bad script');
       return Promise.resolve({ kind: 'SecretList', apiVersion: 'v1', metadata: { resourceVersion: s.list.rv, continue: s.list.continue }, items: s.list.items });
@@ -264,6 +267,7 @@ function fakeClient(steps: Step[]): { client: ListWatchClient; calls: { op: stri
       const s = watches.shift();
       if (!s) {
         // no more script: hang until aborted, like a quiet watch
+        signal.throwIfAborted();
         await new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
         return;
       }

@@ -199,6 +199,7 @@ export class Informer<T extends KubeObjectLike> {
             this.#lastError = undefined;
             attempt = 0;
           }
+          if (signal.aborted) break;
           phase = 'watch';
           const progressed = await this.#watch(signal);
           this.#lastError = undefined;

@@ -80,7 +80,8 @@ export class ClusterCache {
       s.onUpdate((_old, o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
       s.onDelete((o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
       s.onResync((d) => {
-        for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted]) this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+        for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted])
+          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
       }),
     );
     const m = opts.managedClusters;
@@ -90,7 +91,8 @@ export class ClusterCache {
         m.onUpdate((_old, o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
         m.onDelete((o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
         m.onResync((d) => {
-          for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted]) this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+          for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted])
+            this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
         }),
       );
     }

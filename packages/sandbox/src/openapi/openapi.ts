@@ -16,6 +16,7 @@ import {
   type JsonSchema,
   type SchemaLookup,
 } from './schemas.ts';
+import { encodeOpenApiV2Protobuf } from './v2-protobuf.ts';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const STATUS = `${META}.Status`;
@@ -960,6 +961,13 @@ interface V3Entry {
   hash: string;
 }
 
+interface V2Entry {
+  doc: JsonSchema;
+  body: Buffer;
+  etag: string;
+  protobuf?: Buffer;
+}
+
 /**
  * Cached OpenAPI documents for the served resource set. Documents are rebuilt only when the set
  * (including CRD schemas) changes; call `invalidate()` after CRD changes or rely on `update()`.
@@ -970,7 +978,7 @@ export class OpenApiService {
   #generation = -1;
   #fingerprint = '';
   #resources: readonly ResourceInfo[] = [];
-  #v2: { body: Buffer; etag: string } | undefined;
+  #v2: V2Entry | undefined;
   #v3 = new Map<string, V3Entry>();
   #ctx: V3Context | undefined;
   #index: { paths: Record<string, { serverRelativeURL: string }> } | undefined;
@@ -1018,11 +1026,22 @@ export class OpenApiService {
     return this.#v2Entry().etag;
   }
 
-  #v2Entry(): { body: Buffer; etag: string } {
+  /**
+   * `/openapi/v2` body in gnostic's protobuf form (encoded once per document version). Its entity
+   * tag is `v2ETag()`: kube-openapi tags both forms with the hash of the JSON.
+   */
+  v2Protobuf(): Buffer {
+    const entry = this.#v2Entry();
+    entry.protobuf ??= encodeOpenApiV2Protobuf(entry.doc);
+    return entry.protobuf;
+  }
+
+  #v2Entry(): V2Entry {
     this.#refresh();
     if (!this.#v2) {
-      const body = Buffer.from(JSON.stringify(buildV2(this.#resources)));
-      this.#v2 = { body, etag: hashOf(body.toString('utf8')) };
+      const doc = buildV2(this.#resources);
+      const body = Buffer.from(JSON.stringify(doc));
+      this.#v2 = { doc, body, etag: hashOf(body.toString('utf8')) };
     }
     return this.#v2;
   }

@@ -1,0 +1,171 @@
+// `cluster-gateway sandbox --gateway`: runs the gateway next to the sandbox clusters and wires it in
+// exactly as an operator would on a real hub: a `vela-system` namespace, an ExternalName Service
+// (→ localhost) and the `v1alpha1.cluster.core.oam.dev` APIService with the gateway's CA, and one
+// cluster Secret per managed cluster (the first X509Certificate, the others ServiceAccountToken).
+
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Sandbox, SandboxCluster } from '@cluster-gateway/sandbox';
+import { loadApiserverConfig, nodeCompleteEnv } from '../config/index.ts';
+import { createLogger } from '../observability/logger.ts';
+import { GatewayServer } from '../apiserver/server.ts';
+import { LABEL_CREDENTIAL_TYPE, LABEL_ENDPOINT_TYPE } from '../registry/types.ts';
+
+export const SECRET_NAMESPACE = 'vela-system';
+const ADMIN = { username: 'sandbox-setup', groups: ['system:masters', 'system:authenticated'] };
+
+export interface SandboxGateway {
+  server: GatewayServer;
+  stop(): Promise<void>;
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64');
+}
+
+/** Create (or replace) an object in a sandbox cluster through its REST storage, as an admin would. */
+function apply(
+  c: SandboxCluster,
+  group: string,
+  version: string,
+  resource: string,
+  namespace: string,
+  obj: Record<string, unknown> & { metadata: { name: string; labels?: Record<string, string> } },
+): void {
+  const info = c.registry.lookup(group, version, resource);
+  if (!info) throw new Error(`${resource}.${group} is not served by ${c.name}`);
+  const base = {
+    info,
+    namespace,
+    name: '',
+    subresource: '',
+    query: new URLSearchParams(),
+    user: ADMIN,
+    userAgent: 'cluster-gateway-sandbox',
+  };
+  const existing = c.store.get(
+    group ? `${resource}.${group}` : resource,
+    info.namespaced ? namespace : undefined,
+    obj.metadata.name,
+  );
+  if (existing)
+    c.rest.update({
+      ...base,
+      name: obj.metadata.name,
+      body: { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.metadata.resourceVersion } },
+    });
+  else c.rest.create({ ...base, body: obj });
+}
+
+export async function startSandboxGateway(
+  sandbox: Sandbox,
+  hubName: string,
+  dir: string,
+  opts: { port?: number; bindAddress?: string } = {},
+): Promise<SandboxGateway> {
+  const hub = sandbox.clusters.get(hubName);
+  if (!hub) throw new Error(`hub cluster ${hubName} is not in the sandbox`);
+  apply(hub, '', 'v1', 'namespaces', '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SECRET_NAMESPACE } });
+  const argv = [
+    `--kubeconfig=${sandbox.kubeconfigPath(hubName)}`,
+    `--secure-port=${opts.port ?? 0}`,
+    `--bind-address=${opts.bindAddress ?? '127.0.0.1'}`,
+    `--cert-dir=${join(dir, 'gateway-certs')}`,
+    `--secret-namespace=${SECRET_NAMESPACE}`,
+    '--feature-gates=HealthinessCheck=true',
+    '--shutdown-drain-timeout=5s',
+  ];
+  const loaded = await loadApiserverConfig(argv, nodeCompleteEnv());
+  if (loaded.kind !== 'config')
+    throw new Error(`gateway configuration: ${loaded.kind === 'error' ? loaded.errors.join('; ') : 'help requested'}`);
+  const logger = createLogger({
+    level: loaded.config.logging.level,
+    base: { component: 'cluster-gateway' },
+    destination: pino.destination({ dest: join(dir, 'gateway.log'), sync: false, mkdir: true }),
+  });
+  const server = new GatewayServer({
+    config: loaded.config,
+    logger,
+    certHosts: [`cluster-gateway.${SECRET_NAMESPACE}.svc`],
+    bookmarkIntervalMs: 5_000,
+  });
+  await server.start();
+
+  apply(hub, '', 'v1', 'services', SECRET_NAMESPACE, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'cluster-gateway' },
+    spec: {
+      type: 'ExternalName',
+      externalName: 'localhost',
+      ports: [{ name: 'https', port: server.port, protocol: 'TCP' }],
+    },
+  });
+  apply(hub, 'apiregistration.k8s.io', 'v1', 'apiservices', '', {
+    apiVersion: 'apiregistration.k8s.io/v1',
+    kind: 'APIService',
+    metadata: { name: 'v1alpha1.cluster.core.oam.dev' },
+    spec: {
+      group: 'cluster.core.oam.dev',
+      version: 'v1alpha1',
+      service: { namespace: SECRET_NAMESPACE, name: 'cluster-gateway', port: server.port },
+      caBundle: b64(server.servingCertificate),
+      groupPriorityMinimum: 5000,
+      versionPriority: 10,
+    },
+  });
+
+  let first = true;
+  for (const [name, member] of sandbox.clusters) {
+    if (name === hubName) continue;
+    const data: Record<string, string> = { endpoint: b64(member.url), 'ca.crt': b64(member.ca.cert) };
+    let type: string;
+    if (first) {
+      const pair = await member.ca.issue({
+        commonName: 'cluster-gateway',
+        organizations: ['system:masters'],
+        usage: 'client',
+      });
+      data['tls.crt'] = b64(pair.cert);
+      data['tls.key'] = b64(pair.key);
+      type = 'X509Certificate';
+    } else {
+      apply(member, '', 'v1', 'serviceaccounts', 'kube-system', {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'cluster-gateway' },
+      });
+      apply(member, 'rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', '', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'cluster-gateway-admin' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'cluster-gateway', namespace: 'kube-system' }],
+      });
+      const sa = member.store.get('serviceaccounts', 'kube-system', 'cluster-gateway')!;
+      const { token } = member.saTokens.issue({
+        namespace: 'kube-system',
+        name: 'cluster-gateway',
+        uid: sa.metadata.uid!,
+        audiences: ['https://kubernetes.default.svc.cluster.local'],
+        expirationSeconds: 365 * 86400,
+      });
+      data.token = b64(token);
+      type = 'ServiceAccountToken';
+    }
+    first = false;
+    apply(hub, '', 'v1', 'secrets', SECRET_NAMESPACE, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, labels: { [LABEL_CREDENTIAL_TYPE]: type, [LABEL_ENDPOINT_TYPE]: 'Const' } },
+      type: 'Opaque',
+      data,
+    });
+  }
+  return {
+    server,
+    async stop() {
+      await server.stop();
+    },
+  };
+}
