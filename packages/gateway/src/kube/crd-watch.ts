@@ -204,6 +204,8 @@ export class OptionalInformer<T extends KubeObjectLike> {
   }
 
   async #runInner(signal: AbortSignal): Promise<'aborted' | 'notFound'> {
+    const { client, resource, intervalMs, logger } = this.#opts;
+    const interval = intervalMs ?? DEFAULT_INTERVAL_MS;
     const inner = new Informer<T>({ ...this.#opts, path: this.#path, exitOnNotFound: true });
     inner.onAdd((o) => {
       each(this.#add, (h) => {
@@ -227,23 +229,51 @@ export class OptionalInformer<T extends KubeObjectLike> {
     });
     this.#inner = inner;
     this.#setServed(true);
-    inner.waitForSync(signal).then(
+    const stop = new AbortController();
+    const innerSignal = AbortSignal.any([signal, stop.signal]);
+    inner.waitForSync(innerSignal).then(
       () => {
         this.#notifySync();
       },
       () => undefined,
     );
-    const exit = await inner.run(signal);
-    if (exit === 'notFound') {
-      const gone = inner.list();
+    // A deleted CRD does not always end open watches (the watch can sit silent until its timeout),
+    // so discovery keeps being checked while we run; its definite "absent" stops the informer.
+    let gone = false;
+    const watchDiscovery = async (): Promise<void> => {
+      while (!innerSignal.aborted) {
+        await sleep(interval, innerSignal);
+        if (innerSignal.aborted) return;
+        try {
+          if (!(await isServed(client, resource, innerSignal))) {
+            gone = true;
+            stop.abort();
+          }
+        } catch (e) {
+          if (!innerSignal.aborted)
+            logger?.debug(
+              { path: this.#path, err: e instanceof Error ? e.message : String(e) },
+              'discovery check failed',
+            );
+        }
+      }
+    };
+    const poller = watchDiscovery();
+    const exit = await inner.run(innerSignal);
+    stop.abort();
+    await poller;
+    if (signal.aborted) return 'aborted';
+    if (exit === 'notFound' || gone) {
+      const left = inner.list();
       this.#inner = undefined;
       this.#setServed(false);
-      for (const o of gone)
+      for (const o of left)
         each(this.#delete, (h) => {
           h(o);
         });
+      return 'notFound';
     }
-    return exit;
+    return 'aborted';
   }
 }
 

@@ -6,7 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { HubError, type KubeStatus, type Query, type WatchEvent } from './hub-client.ts';
-import { Informer, type InformerMetricEvent, type KubeObjectLike, type ListWatchClient, type ResyncDiff } from './informer.ts';
+import {
+  Informer,
+  type InformerMetricEvent,
+  type KubeObjectLike,
+  type ListWatchClient,
+  type ResyncDiff,
+} from './informer.ts';
 import { eventually, startTestHub, TcpProxy, type TestHub } from './testing.ts';
 
 interface Secret extends KubeObjectLike {
@@ -40,123 +46,153 @@ function record(inf: Informer<Secret>): { log: string[]; resyncs: ResyncDiff<Sec
   const log: string[] = [];
   const resyncs: ResyncDiff<Secret>[] = [];
   inf.onAdd((o) => log.push(`add:${o.metadata.name}`));
-  inf.onUpdate((old, o) => log.push(`update:${o.metadata.name}:${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`));
+  inf.onUpdate((old, o) =>
+    log.push(`update:${o.metadata.name}:${old.metadata.resourceVersion}->${o.metadata.resourceVersion}`),
+  );
   inf.onDelete((o) => log.push(`delete:${o.metadata.name}`));
   inf.onResync((d) => resyncs.push(d));
   return { log, resyncs };
 }
 
-test('lists, then sees creates, updates and deletes in order; bookmarks advance the resourceVersion', { timeout: 60_000 }, async () => {
-  const ns = 'inf-basic';
-  await makeNamespace(ns);
-  const c = await hub.client();
-  const path = `/api/v1/namespaces/${ns}/secrets`;
-  await c.create(path, secret(ns, 'pre'));
-  const inf = new Informer<Secret>({ client: c, path, ...FAST });
-  const { log } = record(inf);
-  const ac = new AbortController();
-  const running = inf.run(ac.signal);
-  await inf.waitForSync(AbortSignal.timeout(5000));
-  assert.ok(inf.hasSynced());
-  assert.deepEqual(log, ['add:pre']);
-  const pre = inf.get(`${ns}/pre`);
-  assert.equal(pre?.kind, 'Secret', 'list items get their kind filled in');
-  assert.equal(pre?.apiVersion, 'v1');
+test(
+  'lists, then sees creates, updates and deletes in order; bookmarks advance the resourceVersion',
+  { timeout: 60_000 },
+  async () => {
+    const ns = 'inf-basic';
+    await makeNamespace(ns);
+    const c = await hub.client();
+    const path = `/api/v1/namespaces/${ns}/secrets`;
+    await c.create(path, secret(ns, 'pre'));
+    const inf = new Informer<Secret>({ client: c, path, ...FAST });
+    const { log } = record(inf);
+    const ac = new AbortController();
+    const running = inf.run(ac.signal);
+    await inf.waitForSync(AbortSignal.timeout(5000));
+    assert.ok(inf.hasSynced());
+    assert.deepEqual(log, ['add:pre']);
+    const pre = inf.get(`${ns}/pre`);
+    assert.equal(pre?.kind, 'Secret', 'list items get their kind filled in');
+    assert.equal(pre?.apiVersion, 'v1');
 
-  const a = await c.create<Secret>(path, secret(ns, 'a'));
-  const a2 = await c.patch<Secret>(`${path}/a`, { metadata: { labels: { x: 'y' } } });
-  await c.delete(`${path}/pre`);
-  await eventually(() => log.length === 4, 5000, 'three events');
-  assert.deepEqual(log, ['add:pre', 'add:a', `update:a:${a.metadata.resourceVersion}->${a2.metadata.resourceVersion}`, 'delete:pre']);
-  assert.deepEqual(
-    inf.list().map((o) => o.metadata.name),
-    ['a'],
-  );
-  assert.equal(inf.get(`${ns}/a`)?.metadata.labels?.x, 'y');
+    const a = await c.create<Secret>(path, secret(ns, 'a'));
+    const a2 = await c.patch<Secret>(`${path}/a`, { metadata: { labels: { x: 'y' } } });
+    await c.delete(`${path}/pre`);
+    await eventually(() => log.length === 4, 5000, 'three events');
+    assert.deepEqual(log, [
+      'add:pre',
+      'add:a',
+      `update:a:${a.metadata.resourceVersion}->${a2.metadata.resourceVersion}`,
+      'delete:pre',
+    ]);
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ['a'],
+    );
+    assert.equal(inf.get(`${ns}/a`)?.metadata.labels?.x, 'y');
 
-  // writes elsewhere move the hub's resourceVersion; only a bookmark can tell this watch about it
-  const before = Number(inf.lastSyncResourceVersion);
-  const other = await c.create<Secret>('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bump-rv' } });
-  await eventually(() => Number(inf.lastSyncResourceVersion) >= Number(other.metadata.resourceVersion), 5000, 'bookmark');
-  assert.ok(Number(inf.lastSyncResourceVersion) > before);
-  assert.equal(log.length, 4, 'a bookmark is not an event');
+    // writes elsewhere move the hub's resourceVersion; only a bookmark can tell this watch about it
+    const before = Number(inf.lastSyncResourceVersion);
+    const other = await c.create<Secret>('/api/v1/namespaces/default/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'bump-rv' },
+    });
+    await eventually(
+      () => Number(inf.lastSyncResourceVersion) >= Number(other.metadata.resourceVersion),
+      5000,
+      'bookmark',
+    );
+    assert.ok(Number(inf.lastSyncResourceVersion) > before);
+    assert.equal(log.length, 4, 'a bookmark is not an event');
 
-  ac.abort();
-  assert.equal(await running, 'aborted');
-});
+    ac.abort();
+    assert.equal(await running, 'aborted');
+  },
+);
 
-test('hub outage: backoff while unreachable, resume from the last resourceVersion, then 410 → re-list with a diff', { timeout: 60_000 }, async () => {
-  const ns = 'inf-outage';
-  await makeNamespace(ns);
-  const admin = await hub.client();
-  const path = `/api/v1/namespaces/${ns}/secrets`;
-  for (const n of ['keep', 'change', 'remove']) await admin.create(path, secret(ns, n));
+test(
+  'hub outage: backoff while unreachable, resume from the last resourceVersion, then 410 → re-list with a diff',
+  { timeout: 60_000 },
+  async () => {
+    const ns = 'inf-outage';
+    await makeNamespace(ns);
+    const admin = await hub.client();
+    const path = `/api/v1/namespaces/${ns}/secrets`;
+    for (const n of ['keep', 'change', 'remove']) await admin.create(path, secret(ns, n));
 
-  const proxy = new TcpProxy(hub.cluster.url);
-  await proxy.start();
-  const viaProxy = await hub.client(proxy.url);
-  const metrics: InformerMetricEvent[] = [];
-  const inf = new Informer<Secret>({ client: viaProxy, path, ...FAST, onMetric: (m) => metrics.push(m) });
-  const { log, resyncs } = record(inf);
-  const ac = new AbortController();
-  const running = inf.run(ac.signal);
-  await inf.waitForSync(AbortSignal.timeout(5000));
-  await eventually(() => metrics.some((m) => m.type === 'watchStart'), 5000, 'watch start');
+    const proxy = new TcpProxy(hub.cluster.url);
+    await proxy.start();
+    const viaProxy = await hub.client(proxy.url);
+    const metrics: InformerMetricEvent[] = [];
+    const inf = new Informer<Secret>({ client: viaProxy, path, ...FAST, onMetric: (m) => metrics.push(m) });
+    const { log, resyncs } = record(inf);
+    const ac = new AbortController();
+    const running = inf.run(ac.signal);
+    await inf.waitForSync(AbortSignal.timeout(5000));
+    await eventually(() => metrics.some((m) => m.type === 'watchStart'), 5000, 'watch start');
 
-  // 1) short outage: the history still has what we missed, so a plain re-watch catches up
-  await proxy.cut();
-  await eventually(() => metrics.filter((m) => m.type === 'error').length >= 2, 5000, 'failed reconnects');
-  assert.ok(inf.lastError instanceof HubError && inf.lastError.code === 0, 'lastError is the transport failure');
-  await admin.create(path, secret(ns, 'during-outage'));
-  await proxy.start();
-  await eventually(() => inf.get(`${ns}/during-outage`), 5000, 'event after reconnect');
-  assert.equal(inf.lastError, undefined, 'lastError cleared after recovery');
-  assert.equal(metrics.filter((m) => m.type === 'relist').length, 0, 'no re-list for a short outage');
-  const errorDelays = metrics.flatMap((m) => (m.type === 'error' ? [m.retryInMs] : []));
-  assert.ok(errorDelays.every((d) => d <= 300), `delays within the cap: ${errorDelays.join(',')}`);
+    // 1) short outage: the history still has what we missed, so a plain re-watch catches up
+    await proxy.cut();
+    await eventually(() => metrics.filter((m) => m.type === 'error').length >= 2, 5000, 'failed reconnects');
+    assert.ok(inf.lastError instanceof HubError && inf.lastError.code === 0, 'lastError is the transport failure');
+    await admin.create(path, secret(ns, 'during-outage'));
+    await proxy.start();
+    await eventually(() => inf.get(`${ns}/during-outage`), 5000, 'event after reconnect');
+    assert.equal(inf.lastError, undefined, 'lastError cleared after recovery');
+    assert.equal(metrics.filter((m) => m.type === 'relist').length, 0, 'no re-list for a short outage');
+    const errorDelays = metrics.flatMap((m) => (m.type === 'error' ? [m.retryInMs] : []));
+    assert.ok(
+      errorDelays.every((d) => d <= 300),
+      `delays within the cap: ${errorDelays.join(',')}`,
+    );
 
-  // 2) long outage: the hub compacts past our resourceVersion → ERROR 410 → re-list → diff
-  await proxy.cut();
-  await admin.create(path, secret(ns, 'new'));
-  await admin.patch(`${path}/change`, { metadata: { labels: { changed: 'yes' } } });
-  await admin.delete(`${path}/remove`);
-  for (let i = 0; i < 20_050; i++) {
-    hub.cluster.store.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'churn', namespace: 'kube-system' } }, 'MODIFIED');
-  }
-  log.length = 0;
-  await proxy.start();
-  await eventually(() => resyncs.length === 1, 10_000, 're-list');
-  const d = resyncs[0]!;
-  assert.deepEqual(
-    d.added.map((o) => o.metadata.name),
-    ['new'],
-  );
-  assert.deepEqual(
-    d.updated.map((u) => [u.obj.metadata.name, u.obj.metadata.labels?.changed]),
-    [['change', 'yes']],
-  );
-  assert.deepEqual(
-    d.deleted.map((o) => o.metadata.name),
-    ['remove'],
-  );
-  assert.deepEqual(log.map((l) => l.replace(/:\d+->\d+$/, '')).sort(), ['add:new', 'delete:remove', 'update:change']);
-  assert.deepEqual(
-    inf
-      .list()
-      .map((o) => o.metadata.name)
-      .sort(),
-    ['change', 'during-outage', 'keep', 'new'],
-  );
-  assert.ok(metrics.some((m) => m.type === 'relist'));
+    // 2) long outage: the hub compacts past our resourceVersion → ERROR 410 → re-list → diff
+    await proxy.cut();
+    await admin.create(path, secret(ns, 'new'));
+    await admin.patch(`${path}/change`, { metadata: { labels: { changed: 'yes' } } });
+    await admin.delete(`${path}/remove`);
+    for (let i = 0; i < 20_050; i++) {
+      hub.cluster.store.put(
+        'configmaps',
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'churn', namespace: 'kube-system' } },
+        'MODIFIED',
+      );
+    }
+    log.length = 0;
+    await proxy.start();
+    await eventually(() => resyncs.length === 1, 10_000, 're-list');
+    const d = resyncs[0]!;
+    assert.deepEqual(
+      d.added.map((o) => o.metadata.name),
+      ['new'],
+    );
+    assert.deepEqual(
+      d.updated.map((u) => [u.obj.metadata.name, u.obj.metadata.labels?.changed]),
+      [['change', 'yes']],
+    );
+    assert.deepEqual(
+      d.deleted.map((o) => o.metadata.name),
+      ['remove'],
+    );
+    assert.deepEqual(log.map((l) => l.replace(/:\d+->\d+$/, '')).sort(), ['add:new', 'delete:remove', 'update:change']);
+    assert.deepEqual(
+      inf
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['change', 'during-outage', 'keep', 'new'],
+    );
+    assert.ok(metrics.some((m) => m.type === 'relist'));
 
-  // still watching after the re-list
-  await admin.delete(`${path}/keep`);
-  await eventually(() => !inf.get(`${ns}/keep`), 5000, 'delete after re-list');
+    // still watching after the re-list
+    await admin.delete(`${path}/keep`);
+    await eventually(() => !inf.get(`${ns}/keep`), 5000, 'delete after re-list');
 
-  ac.abort();
-  assert.equal(await running, 'aborted');
-  await proxy.cut();
-});
+    ac.abort();
+    assert.equal(await running, 'aborted');
+    await proxy.cut();
+  },
+);
 
 test('paginates lists of more than 500 objects, and applies label selectors', { timeout: 60_000 }, async () => {
   const ns = 'inf-many';
@@ -168,7 +204,13 @@ test('paginates lists of more than 500 objects, and applies label selectors', { 
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: `s-${String(i).padStart(4, '0')}`, namespace: ns, uid: `u-${i}`, creationTimestamp: base.metadata.creationTimestamp, labels: { odd: String(i % 2 === 1) } },
+        metadata: {
+          name: `s-${String(i).padStart(4, '0')}`,
+          namespace: ns,
+          uid: `u-${i}`,
+          creationTimestamp: base.metadata.creationTimestamp,
+          labels: { odd: String(i % 2 === 1) },
+        },
       },
       'ADDED',
     );
@@ -182,7 +224,14 @@ test('paginates lists of more than 500 objects, and applies label selectors', { 
   ];
   for (const tc of cases) {
     const metrics: InformerMetricEvent[] = [];
-    const inf = new Informer<Secret>({ client: c, path, ...FAST, labelSelector: tc.labelSelector, pageSize: tc.pageSize, onMetric: (m) => metrics.push(m) });
+    const inf = new Informer<Secret>({
+      client: c,
+      path,
+      ...FAST,
+      labelSelector: tc.labelSelector,
+      pageSize: tc.pageSize,
+      onMetric: (m) => metrics.push(m),
+    });
     let adds = 0;
     inf.onAdd(() => adds++);
     const ac = new AbortController();
@@ -214,7 +263,11 @@ test('abort stops the loop and, once the client is closed, leaves no handles beh
   ac.abort();
   assert.equal(await running, 'aborted');
   await c.close();
-  await eventually(() => sameResources(baseline, countResources()), 5000, `handles back to baseline (${JSON.stringify(countResources())} vs ${JSON.stringify(baseline)})`);
+  await eventually(
+    () => sameResources(baseline, countResources()),
+    5000,
+    `handles back to baseline (${JSON.stringify(countResources())} vs ${JSON.stringify(baseline)})`,
+  );
 });
 
 function countResources(): Record<string, number> {
@@ -238,7 +291,15 @@ type Step =
   | { watchError: HubError };
 
 function status(code: number, reason: string): KubeStatus {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `${reason} (${code})`, reason, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `${reason} (${code})`,
+    reason,
+    code,
+  };
 }
 
 function obj(name: string, rv: string): Secret {
@@ -256,11 +317,24 @@ function fakeClient(steps: Step[]): { client: ListWatchClient; calls: { op: stri
       const s = lists.shift();
       if (!s) {
         // no more script: a hub that never answers, until aborted
-        return new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+        return new Promise((_r, reject) => {
+          signal.addEventListener(
+            'abort',
+            () => {
+              reject(signal.reason as Error);
+            },
+            { once: true },
+          );
+        });
       }
       if ('listError' in s) return Promise.reject(s.listError);
       if (!('list' in s)) throw new Error('bad script');
-      return Promise.resolve({ kind: 'SecretList', apiVersion: 'v1', metadata: { resourceVersion: s.list.rv, continue: s.list.continue }, items: s.list.items });
+      return Promise.resolve({
+        kind: 'SecretList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: s.list.rv, continue: s.list.continue },
+        items: s.list.items,
+      });
     },
     async *watch(_path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent<Secret>> {
       calls.push({ op: 'watch', query });
@@ -268,7 +342,15 @@ function fakeClient(steps: Step[]): { client: ListWatchClient; calls: { op: stri
       if (!s) {
         // no more script: hang until aborted, like a quiet watch
         signal.throwIfAborted();
-        await new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+        await new Promise((_r, reject) => {
+          signal.addEventListener(
+            'abort',
+            () => {
+              reject(signal.reason as Error);
+            },
+            { once: true },
+          );
+        });
         return;
       }
       if ('watchError' in s) throw s.watchError;
@@ -281,33 +363,50 @@ function fakeClient(steps: Step[]): { client: ListWatchClient; calls: { op: stri
   return { client: client as unknown as ListWatchClient, calls };
 }
 
-test('fake hub: HTTP 410 on the watch request and 410 ERROR events both re-list; resume uses the last resourceVersion', { timeout: 60_000 }, async () => {
-  const { client, calls } = fakeClient([
-    { list: { items: [obj('a', '5'), obj('b', '6')], rv: '10' } },
-    { watch: [{ type: 'MODIFIED', object: obj('a', '11') }, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '15' } } as Secret }], holdMs: 1100 },
-    { watchError: new HubError(status(410, 'Gone')) },
-    { list: { items: [obj('a', '11'), obj('c', '20')], rv: '21' } },
-    { watch: [], thenError: new HubError(status(410, 'Expired')) },
-    { list: { items: [obj('c', '20')], rv: '30' } },
-  ]);
-  const inf = new Informer<Secret>({ client, path: '/api/v1/namespaces/ns/secrets', ...FAST });
-  const { log, resyncs } = record(inf);
-  const ac = new AbortController();
-  const running = inf.run(ac.signal);
-  await eventually(() => resyncs.length === 2, 5000, 'two re-lists');
-  ac.abort();
-  assert.equal(await running, 'aborted');
-  const ops = calls.map((c) => `${c.op}${c.op === 'watch' ? `@${String(c.query.resourceVersion)}` : ''}`);
-  assert.deepEqual(ops, ['list', 'watch@10', 'watch@15', 'list', 'watch@21', 'list', 'watch@30']);
-  assert.ok(calls.filter((c) => c.op === 'watch').every((c) => c.query.allowWatchBookmarks === true && Number(c.query.timeoutSeconds) >= 30));
-  assert.ok(calls.filter((c) => c.op === 'list').every((c) => c.query.limit === 500));
-  assert.deepEqual(log, ['add:a', 'add:b', 'update:a:5->11', 'delete:b', 'add:c', 'delete:a']);
-  assert.deepEqual(resyncs.map((d) => [d.added.length, d.updated.length, d.deleted.length]), [
-    [1, 0, 1],
-    [0, 0, 1],
-  ]);
-  assert.equal(inf.lastSyncResourceVersion, '30');
-});
+test(
+  'fake hub: HTTP 410 on the watch request and 410 ERROR events both re-list; resume uses the last resourceVersion',
+  { timeout: 60_000 },
+  async () => {
+    const { client, calls } = fakeClient([
+      { list: { items: [obj('a', '5'), obj('b', '6')], rv: '10' } },
+      {
+        watch: [
+          { type: 'MODIFIED', object: obj('a', '11') },
+          { type: 'BOOKMARK', object: { metadata: { resourceVersion: '15' } } as Secret },
+        ],
+        holdMs: 1100,
+      },
+      { watchError: new HubError(status(410, 'Gone')) },
+      { list: { items: [obj('a', '11'), obj('c', '20')], rv: '21' } },
+      { watch: [], thenError: new HubError(status(410, 'Expired')) },
+      { list: { items: [obj('c', '20')], rv: '30' } },
+    ]);
+    const inf = new Informer<Secret>({ client, path: '/api/v1/namespaces/ns/secrets', ...FAST });
+    const { log, resyncs } = record(inf);
+    const ac = new AbortController();
+    const running = inf.run(ac.signal);
+    await eventually(() => resyncs.length === 2, 5000, 'two re-lists');
+    ac.abort();
+    assert.equal(await running, 'aborted');
+    const ops = calls.map((c) => `${c.op}${c.op === 'watch' ? `@${String(c.query.resourceVersion)}` : ''}`);
+    assert.deepEqual(ops, ['list', 'watch@10', 'watch@15', 'list', 'watch@21', 'list', 'watch@30']);
+    assert.ok(
+      calls
+        .filter((c) => c.op === 'watch')
+        .every((c) => c.query.allowWatchBookmarks === true && Number(c.query.timeoutSeconds) >= 30),
+    );
+    assert.ok(calls.filter((c) => c.op === 'list').every((c) => c.query.limit === 500));
+    assert.deepEqual(log, ['add:a', 'add:b', 'update:a:5->11', 'delete:b', 'add:c', 'delete:a']);
+    assert.deepEqual(
+      resyncs.map((d) => [d.added.length, d.updated.length, d.deleted.length]),
+      [
+        [1, 0, 1],
+        [0, 0, 1],
+      ],
+    );
+    assert.equal(inf.lastSyncResourceVersion, '30');
+  },
+);
 
 test('fake hub: an expired continue token restarts the list from the first page', { timeout: 60_000 }, async () => {
   const { client, calls } = fakeClient([
@@ -330,47 +429,60 @@ test('fake hub: an expired continue token restarts the list from the first page'
   assert.equal(inf.lastSyncResourceVersion, '12');
 });
 
-test('fake hub: errors back off (immediately-closed watches too), handlers that throw do not stop the loop', { timeout: 60_000 }, async () => {
-  const { client, calls } = fakeClient([
-    { listError: new HubError(status(500, 'InternalError')) },
-    { listError: new HubError(status(503, 'ServiceUnavailable')) },
-    { list: { items: [obj('a', '1')], rv: '10' } },
-    { watch: [] },
-    { watch: [] },
-    { watch: [] },
-    { watch: [{ type: 'ADDED', object: obj('b', '11') }] },
-  ]);
-  const metrics: InformerMetricEvent[] = [];
-  const inf = new Informer<Secret>({ client, path: '/x', backoff: { initialMs: 40, maxMs: 1000 }, onMetric: (m) => metrics.push(m) });
-  inf.onAdd(() => {
-    throw new Error('consumer bug');
-  });
-  let adds = 0;
-  inf.onAdd(() => adds++);
-  const ac = new AbortController();
-  const started = Date.now();
-  const running = inf.run(ac.signal);
-  await eventually(() => inf.get('ns/b'), 5000, 'b after backoffs');
-  const elapsed = Date.now() - started;
-  ac.abort();
-  await running;
-  assert.equal(adds, 2, 'the second handler still ran');
-  const errs = metrics.flatMap((m) => (m.type === 'error' ? [m] : []));
-  assert.deepEqual(
-    errs.map((e) => e.phase),
-    ['list', 'list', 'watch', 'watch', 'watch'],
-  );
-  // 40·2^n with ±50 % jitter; the list success resets the attempt counter
-  const minTotal = (40 + 80) * 0.5 + (40 + 80 + 160) * 0.5;
-  assert.ok(elapsed >= minTotal, `backed off (${elapsed} ms >= ${minTotal} ms)`);
-  assert.match(String((errs[2]!.error as Error).message), /very short watch/);
-  assert.equal(calls.length, 8);
-});
+test(
+  'fake hub: errors back off (immediately-closed watches too), handlers that throw do not stop the loop',
+  { timeout: 60_000 },
+  async () => {
+    const { client, calls } = fakeClient([
+      { listError: new HubError(status(500, 'InternalError')) },
+      { listError: new HubError(status(503, 'ServiceUnavailable')) },
+      { list: { items: [obj('a', '1')], rv: '10' } },
+      { watch: [] },
+      { watch: [] },
+      { watch: [] },
+      { watch: [{ type: 'ADDED', object: obj('b', '11') }] },
+    ]);
+    const metrics: InformerMetricEvent[] = [];
+    const inf = new Informer<Secret>({
+      client,
+      path: '/x',
+      backoff: { initialMs: 40, maxMs: 1000 },
+      onMetric: (m) => metrics.push(m),
+    });
+    inf.onAdd(() => {
+      throw new Error('consumer bug');
+    });
+    let adds = 0;
+    inf.onAdd(() => adds++);
+    const ac = new AbortController();
+    const started = Date.now();
+    const running = inf.run(ac.signal);
+    await eventually(() => inf.get('ns/b'), 5000, 'b after backoffs');
+    const elapsed = Date.now() - started;
+    ac.abort();
+    await running;
+    assert.equal(adds, 2, 'the second handler still ran');
+    const errs = metrics.flatMap((m) => (m.type === 'error' ? [m] : []));
+    assert.deepEqual(
+      errs.map((e) => e.phase),
+      ['list', 'list', 'watch', 'watch', 'watch'],
+    );
+    // 40·2^n with ±50 % jitter; the list success resets the attempt counter
+    const minTotal = (40 + 80) * 0.5 + (40 + 80 + 160) * 0.5;
+    assert.ok(elapsed >= minTotal, `backed off (${elapsed} ms >= ${minTotal} ms)`);
+    assert.match((errs[2]!.error as Error).message, /very short watch/);
+    assert.equal(calls.length, 8);
+  },
+);
 
 test('fake hub: exitOnNotFound returns on 404, otherwise 404 is retried', { timeout: 60_000 }, async () => {
   const notFound = new HubError(status(404, 'NotFound'));
   for (const exitOnNotFound of [true, false]) {
-    const { client, calls } = fakeClient([{ listError: notFound }, { listError: notFound }, { list: { items: [], rv: '3' } }]);
+    const { client, calls } = fakeClient([
+      { listError: notFound },
+      { listError: notFound },
+      { list: { items: [], rv: '3' } },
+    ]);
     const inf = new Informer<Secret>({ client, path: '/x', ...FAST, exitOnNotFound });
     const ac = new AbortController();
     const running = inf.run(ac.signal);
@@ -387,23 +499,27 @@ test('fake hub: exitOnNotFound returns on 404, otherwise 404 is retried', { time
   }
 });
 
-test('informer options are validated; run twice is refused; waitForSync rejects on abort', { timeout: 60_000 }, async () => {
-  const { client } = fakeClient([]);
-  const bad: { name: string; opts: Partial<ConstructorParameters<typeof Informer>[0]>; error: RegExp }[] = [
-    { name: 'relative path', opts: { path: 'api/v1/secrets' }, error: /must be absolute/ },
-    { name: 'inverted range', opts: { watchTimeoutSeconds: [10, 5] }, error: /watchTimeoutSeconds/ },
-    { name: 'zero timeout', opts: { watchTimeoutSeconds: [0, 5] }, error: /watchTimeoutSeconds/ },
-    { name: 'page size', opts: { pageSize: 0 }, error: /pageSize/ },
-    { name: 'fractional page size', opts: { pageSize: 1.5 }, error: /pageSize/ },
-  ];
-  for (const b of bad) assert.throws(() => new Informer({ client, path: '/x', ...b.opts }), b.error, b.name);
+test(
+  'informer options are validated; run twice is refused; waitForSync rejects on abort',
+  { timeout: 60_000 },
+  async () => {
+    const { client } = fakeClient([]);
+    const bad: { name: string; opts: Partial<ConstructorParameters<typeof Informer>[0]>; error: RegExp }[] = [
+      { name: 'relative path', opts: { path: 'api/v1/secrets' }, error: /must be absolute/ },
+      { name: 'inverted range', opts: { watchTimeoutSeconds: [10, 5] }, error: /watchTimeoutSeconds/ },
+      { name: 'zero timeout', opts: { watchTimeoutSeconds: [0, 5] }, error: /watchTimeoutSeconds/ },
+      { name: 'page size', opts: { pageSize: 0 }, error: /pageSize/ },
+      { name: 'fractional page size', opts: { pageSize: 1.5 }, error: /pageSize/ },
+    ];
+    for (const b of bad) assert.throws(() => new Informer({ client, path: '/x', ...b.opts }), b.error, b.name);
 
-  const inf = new Informer<Secret>({ client, path: '/x' });
-  const ac = new AbortController();
-  const running = inf.run(ac.signal);
-  await assert.rejects(inf.run(ac.signal), /already running/);
-  const waiting = inf.waitForSync(ac.signal);
-  ac.abort(new Error('shutdown'));
-  await assert.rejects(waiting, /shutdown/);
-  assert.equal(await running, 'aborted');
-});
+    const inf = new Informer<Secret>({ client, path: '/x' });
+    const ac = new AbortController();
+    const running = inf.run(ac.signal);
+    await assert.rejects(inf.run(ac.signal), /already running/);
+    const waiting = inf.waitForSync(ac.signal);
+    ac.abort(new Error('shutdown'));
+    await assert.rejects(waiting, /shutdown/);
+    assert.equal(await running, 'aborted');
+  },
+);

@@ -102,12 +102,21 @@ export class TcpProxy {
     this.#server = undefined;
     for (const sock of this.#sockets) sock.resetAndDestroy();
     this.#sockets.clear();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (s)
+      await new Promise<void>((resolve) =>
+        s.close(() => {
+          resolve();
+        }),
+      );
   }
 }
 
 /** Poll `fn` until it returns a truthy value, failing after `timeoutMs`. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5000, what = 'condition'): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -130,6 +130,62 @@ export function proxyResponseHeaders(upstream: HeaderMap): OutHeaders {
   return out;
 }
 
+/** Go's textproto.CanonicalMIMEHeaderKey for names made of token characters: `x-remote-group` → `X-Remote-Group`. */
+export function canonicalHeaderKey(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+/**
+ * The Go transport's refusal of a request whose header value holds a control character other than
+ * HTAB (httpguts.ValidHeaderFieldValue); user extras come from tokens and webhooks, so they can.
+ */
+export function invalidHeaderError(headers: OutHeaders): string | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      // eslint-disable-next-line no-control-regex
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(v)) return `net/http: invalid header field value for "${canonicalHeaderKey(name)}"`;
+    }
+  }
+  return undefined;
+}
+
+/** Fields h2 forbids in requests (RFC 9113 §8.2.2); `te` survives only as `trailers`. */
+const H2_CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+
+/** Request headers for an h2 stream: no connection-specific fields; repeated values stay arrays (one field each). */
+export function h2RequestHeaders(headers: OutHeaders): OutHeaders {
+  const out: OutHeaders = {};
+  for (const [rawName, value] of Object.entries(headers)) {
+    const name = rawName.toLowerCase();
+    if (name.startsWith(':') || H2_CONNECTION_SPECIFIC.has(name)) continue;
+    if (name === 'te') {
+      const list = Array.isArray(value) ? value : [value];
+      if (list.some((v) => v.split(',').some((t) => t.trim().toLowerCase() === 'trailers'))) out.te = 'trailers';
+      continue;
+    }
+    out[name] = Array.isArray(value) ? [...value] : value;
+  }
+  return out;
+}
+
+/**
+ * Response headers from a flat [name, value, ...] list (node's rawHeaders), repeated fields kept as
+ * arrays so they go out again as separate fields rather than comma-joined; pseudo-headers dropped.
+ */
+export function headersFromRaw(raw: readonly string[]): HeaderMap {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    if (name.startsWith(':')) continue;
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [prior, value];
+  }
+  return out;
+}
+
 /** Serialize a request head for a raw HTTP/1.1 upgrade to the backend. */
 export function requestHead(method: string, path: string, host: string, headers: OutHeaders): string {
   const lines = [`${method} ${path} HTTP/1.1`, `Host: ${host}`];

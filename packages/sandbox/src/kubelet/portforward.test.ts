@@ -19,14 +19,14 @@ import { WebSocket } from 'ws';
 import { startSandbox, type Sandbox } from '../host.ts';
 import type { SandboxCluster } from '../server/cluster.ts';
 import type { KubeObject } from '../api/types.ts';
-import { installKubelet } from './kubelet.ts';
+import { installKubelet, kubeletFor } from './kubelet.ts';
 import {
   connectionRefusedMessage,
   podPorts,
   portForwardInterceptor,
   sandboxID,
   servePodConnection,
-  type PortForwardService,
+  type StreamingInterceptor,
 } from './portforward.ts';
 import { SpdySession, type SpdyStream } from '../spdy/spdy.ts';
 
@@ -134,7 +134,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'portforward-test-'));
   sb = await startSandbox({ clusters: ['c1'], dir });
   cluster = sb.clusters.get('c1')!;
-  uninstall = installKubelet(cluster, { maxStopDelayMs: 100 });
+  // clusters come with a kubelet now; install one only where the sandbox did not
+  uninstall = kubeletFor(cluster) ? () => undefined : installKubelet(cluster, { maxStopDelayMs: 100 });
   pf = portForwardInterceptor({ streamCreationTimeoutMs: 500 });
   cluster.interceptors.push(pf);
   const manifest = JSON.stringify({
@@ -191,7 +192,9 @@ function upgradeRequest(path: string, headers: Record<string, string>, method = 
     req.on('response', (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
     });
     req.on('error', reject);
     req.end();
@@ -212,8 +215,12 @@ function readAll(s: Duplex): Promise<string> {
   return new Promise((resolve) => {
     let out = '';
     s.on('data', (c: Buffer) => (out += c.toString()));
-    s.on('end', () => resolve(out));
-    s.on('close', () => resolve(out));
+    s.on('end', () => {
+      resolve(out);
+    });
+    s.on('close', () => {
+      resolve(out);
+    });
   });
 }
 
@@ -313,7 +320,9 @@ test('SPDY handshake errors', async () => {
         (res) => {
           let body = '';
           res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body });
+          });
         },
       )
       .on('error', reject)
@@ -331,8 +340,12 @@ function wsConnect(path: string, protocols: string[]): Promise<WebSocket> {
     key: cluster.admin.key,
   });
   return new Promise((resolve, reject) => {
-    ws.on('open', () => resolve(ws));
-    ws.on('unexpected-response', (_req, res) => reject(new Error(`unexpected ${res.statusCode}`)));
+    ws.on('open', () => {
+      resolve(ws);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      reject(new Error(`unexpected ${res.statusCode}`));
+    });
     ws.on('error', reject);
   });
 }
@@ -371,13 +384,13 @@ function startPortForward(
   });
   let out = '';
   let err = '';
-  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  proc.stderr.on('data', (b: Buffer) => (err += b.toString()));
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       proc.kill();
       reject(new Error(`kubectl port-forward did not start: ${out} ${err}`));
     }, 15_000);
-    proc.stdout!.on('data', (b: Buffer) => {
+    proc.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(out);
       if (m) {
@@ -399,7 +412,9 @@ function echoVia(port: number, payload: Buffer): Promise<Buffer> {
     });
     const out: Buffer[] = [];
     c.on('data', (b: Buffer) => out.push(b));
-    c.on('end', () => resolve(Buffer.concat(out)));
+    c.on('end', () => {
+      resolve(Buffer.concat(out));
+    });
     c.on('error', reject);
   });
 }
@@ -410,7 +425,9 @@ function httpVia(port: number): Promise<{ status: number; body: string }> {
       .get({ host: '127.0.0.1', port, path: '/hello', agent: false }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body });
+        });
       })
       .on('error', reject);
   });
@@ -418,7 +435,11 @@ function httpVia(port: number): Promise<{ status: number; body: string }> {
 
 for (const [name, env, transport] of [
   ['kubectl port-forward (SPDY over WebSocket, the default)', {}, 'spdyTunnel'],
-  ['kubectl port-forward (plain SPDY, KUBECTL_PORT_FORWARD_WEBSOCKETS=false)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, 'spdy'],
+  [
+    'kubectl port-forward (plain SPDY, KUBECTL_PORT_FORWARD_WEBSOCKETS=false)',
+    { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' },
+    'spdy',
+  ],
 ] as const) {
   test(name, async () => {
     const baseline = resources();
@@ -452,22 +473,31 @@ for (const [name, env, transport] of [
 
 // ---- SPDY exec (kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) ----
 
-function kubectlRun(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function kubectlRun(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['--cache-dir', join(dir, 'cache'), ...args], { env: { ...process.env, KUBECONFIG: sb.kubeconfigPath('c1'), ...env } });
+    const p = spawn('kubectl', ['--cache-dir', join(dir, 'cache'), ...args], {
+      env: { ...process.env, KUBECONFIG: sb.kubeconfigPath('c1'), ...env },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
     p.stdin.end(input ?? '');
   });
 }
 
-test('kubectl exec and attach over plain SPDY', async () => {
+test('kubectl exec over plain SPDY', async () => {
   const env = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
   const baseline = resources();
+  const served = pf.exec.served;
   const hi = await kubectlRun(['exec', 'web', '--', 'echo', 'hi'], env);
   assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], hi.stderr);
   const cat = await kubectlRun(['exec', '-i', 'web', '--', 'cat'], env, 'from stdin\n');
@@ -483,13 +513,18 @@ test('kubectl exec and attach over plain SPDY', async () => {
   const big = 'x'.repeat(300_000) + '\n';
   const bigCat = await kubectlRun(['exec', '-i', 'web', '--', 'cat'], env, big);
   assert.equal(bigCat.stdout.length, big.length, bigCat.stderr);
+  assert.equal(pf.exec.served, served + 6, 'every kubectl exec went through SPDY');
   assert.equal(pf.exec.activeSessions, 0);
   const left = await settle(baseline);
-  assert.ok(left.length <= baseline.length, `handles left: ${JSON.stringify(left)} (before: ${JSON.stringify(baseline)})`);
+  assert.ok(
+    left.length <= baseline.length,
+    `handles left: ${JSON.stringify(left)} (before: ${JSON.stringify(baseline)})`,
+  );
 });
 
 test('SPDY exec: protocol versions before v4 report failures as bare text', async () => {
-  const path = '/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c&command=echo%20v2%3B%20exit%202&stdout=1&stderr=1';
+  const path =
+    '/api/v1/namespaces/default/pods/web/exec?command=sh&command=-c&command=echo%20v2%3B%20exit%202&stdout=1&stderr=1';
   const r = await upgradeRequest(path, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v2.channel.k8s.io' });
   assert.equal(r.status, 101);
   assert.equal(r.headers['x-stream-protocol-version'], 'v2.channel.k8s.io');
@@ -506,7 +541,10 @@ test('SPDY exec: protocol versions before v4 report failures as bare text', asyn
   const [e, o, se] = await Promise.all([readAll(error), readAll(stdout), readAll(stderr)]);
   assert.equal(o, 'v2\n');
   assert.equal(se, '');
-  assert.equal(e, 'command terminated with non-zero exit code: error executing command [sh -c echo v2; exit 2], exit code 2');
+  assert.equal(
+    e,
+    'command terminated with non-zero exit code: error executing command [sh -c echo v2; exit 2], exit code 2',
+  );
   await closed;
   const missing = await upgradeRequest(path, { upgrade: 'SPDY/3.1' });
   assert.equal(missing.status, 400);

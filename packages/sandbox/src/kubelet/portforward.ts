@@ -254,8 +254,8 @@ function validateStream(st: SpdyStream): string | undefined {
   return undefined;
 }
 
-function forward(data: Duplex, error: Duplex, pod: KubeObject | undefined): void {
-  const port = Number(headerValue((data as SpdyStream).headers, 'port'));
+function forward(data: SpdyStream, error: SpdyStream, pod: KubeObject | undefined): void {
+  const port = Number(headerValue(data.headers, 'port'));
   const finish = (): void => {
     if (!data.writableEnded && !data.destroyed) data.end();
     if (!error.writableEnded && !error.destroyed) error.end();
@@ -346,7 +346,9 @@ function serveChannels(ws: WebSocket, protocol: string, pod: KubeObject, ports: 
   ws.on('close', () => {
     for (const c of conns) c?.end();
   });
-  ws.on('error', () => ws.terminate());
+  ws.on('error', () => {
+    ws.terminate();
+  });
 }
 
 // ---- the endpoint ----
@@ -422,9 +424,15 @@ export class PortForwardService implements RequestInterceptor {
     maxPayload: 32 * 1024 * 1024,
     handleProtocols: (offered) => chooseWsProtocol([...offered]) ?? false,
   });
+  /** protocols ws cannot negotiate itself, answered through the 'headers' hook */
+  readonly #rawProtocol = new WeakMap<http.IncomingMessage, string>();
 
   constructor(opts: PortForwardOptions = {}) {
     this.#opts = opts;
+    this.#wss.on('headers', (headers: string[], req: http.IncomingMessage) => {
+      const p = this.#rawProtocol.get(req);
+      if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
+    });
   }
 
   /** Plain requests to pods/portforward: the apiserver requires an upgrade. */
@@ -552,6 +560,11 @@ export class PortForwardService implements RequestInterceptor {
       return;
     }
     const ports = protocol === SPDY_TUNNEL_PORT_FORWARD ? [] : parsePortsQuery(ctx.url.searchParams);
+    if (protocol === SPDY_TUNNEL_PORT_FORWARD) {
+      // '/' and '+' are not RFC 6455 token characters, so ws refuses the header: negotiate it here
+      delete req.headers['sec-websocket-protocol'];
+      this.#rawProtocol.set(req, protocol);
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#sockets.add(ws);
       ws.on('close', () => this.#sockets.delete(ws));
@@ -589,7 +602,8 @@ export function portForwardInterceptor(opts: PortForwardOptions = {}): Streaming
     portForward,
     exec,
     handle: (ctx, req, res) => portForward.handle(ctx, req, res),
-    upgrade: (ctx, req, socket, head) => exec.upgrade(ctx, req, socket, head) || portForward.upgrade(ctx, req, socket, head),
+    upgrade: (ctx, req, socket, head) =>
+      exec.upgrade(ctx, req, socket, head) || portForward.upgrade(ctx, req, socket, head),
     closeAll: () => {
       portForward.closeAll();
       exec.closeAll();

@@ -165,7 +165,7 @@ function asJson(doc: object): unknown {
 // ---- the sandbox's document -----------------------------------------------------------------------
 
 describe('the sandbox /openapi/v2 document in protobuf form', () => {
-  const doc = buildV2(resources());
+  const doc: Any = buildV2(resources());
   const pb = decode(encodeOpenApiV2Protobuf(doc));
   const defs = pb.definitions.additional_properties as Any[];
 

@@ -37,6 +37,7 @@ import {
   type ExternalGroupVersion,
 } from '../discovery/discovery.ts';
 import { OpenApiService, etagMatches } from '../openapi/openapi.ts';
+import { OPENAPI_V2_PROTOBUF_CONTENT_TYPE, negotiateOpenApiV2 } from '../openapi/v2-protobuf.ts';
 import { toTable } from '../api/table.ts';
 import { Authenticator } from '../auth/authn.ts';
 import { RbacAuthorizer, forbiddenError } from '../auth/rbac.ts';
@@ -348,6 +349,26 @@ export class SandboxCluster {
       writeText(res, 200, 'ok');
       return;
     }
+    if (path === '/openapi/v2') {
+      // kube-openapi's own negotiation (JSON or gnostic protobuf; an empty 406 otherwise): it must
+      // run before negotiate(), which refuses protobuf-only Accepts
+      const format = negotiateOpenApiV2(req.headers.accept);
+      if (!format) {
+        res.writeHead(406, { vary: 'Accept' });
+        res.end();
+        return;
+      }
+      const body = format === 'protobuf' ? this.openapi.v2Protobuf() : this.openapi.v2();
+      const etag = `"${this.openapi.v2ETag()}"`;
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        res.writeHead(304, { etag, vary: 'Accept' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': format === 'protobuf' ? OPENAPI_V2_PROTOBUF_CONTENT_TYPE : 'application/json', etag, vary: 'Accept', 'content-length': String(body.length) });
+      res.end(body);
+      return;
+    }
     const neg = negotiate(req.headers.accept);
     switch (path) {
       case '/version': {
@@ -373,18 +394,6 @@ export class SandboxCluster {
           writeJSON(res, 200, aggregatedDiscovery(this.discoveryInput(), false), {}, DISCOVERY_V2_CONTENT_TYPE);
         else writeJSON(res, 200, apiGroupList(this.discoveryInput()));
         return;
-      case '/openapi/v2': {
-        const doc = this.openapi.v2();
-        const etag = `"${this.openapi.v2ETag()}"`;
-        if (etagMatches(req.headers['if-none-match'], etag)) {
-          res.writeHead(304, { etag });
-          res.end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json', etag, 'content-length': String(doc.length) });
-        res.end(doc);
-        return;
-      }
       case '/openapi/v3':
         writeJSON(res, 200, this.openapi.v3Index());
         return;

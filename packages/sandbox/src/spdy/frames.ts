@@ -366,7 +366,11 @@ export async function encodeFrame(f: Frame, compressor: HeaderCompressor): Promi
     case 'goaway':
       return controlFrame(FrameType.GOAWAY, 0, Buffer.concat([u32(f.lastGoodStreamId & 0x7fffffff), u32(f.status)]));
     case 'window_update':
-      return controlFrame(FrameType.WINDOW_UPDATE, 0, Buffer.concat([u32(f.streamId & 0x7fffffff), u32(f.delta & 0x7fffffff)]));
+      return controlFrame(
+        FrameType.WINDOW_UPDATE,
+        0,
+        Buffer.concat([u32(f.streamId & 0x7fffffff), u32(f.delta & 0x7fffffff)]),
+      );
     case 'unknown':
       return controlFrame(f.frameType, f.flags, f.payload);
   }
@@ -382,7 +386,8 @@ export async function decodeFrame(raw: RawFrame, decompressor: HeaderDecompresso
     if (raw.streamId === 0) throw new SpdyProtocolError('DATA frame on stream 0');
     return { type: 'data', streamId: raw.streamId, fin: (raw.flags & FLAG_FIN) !== 0, data: raw.payload };
   }
-  if (raw.version !== SPDY_VERSION) throw new SpdyProtocolError(`unsupported SPDY version ${raw.version}`, 0, RstStatus.UNSUPPORTED_VERSION);
+  if (raw.version !== SPDY_VERSION)
+    throw new SpdyProtocolError(`unsupported SPDY version ${raw.version}`, 0, RstStatus.UNSUPPORTED_VERSION);
   const p = raw.payload;
   const need = (ok: boolean, what: string): void => {
     if (!ok) throw new SpdyProtocolError(`invalid ${what} frame length ${p.length}`);
@@ -421,7 +426,9 @@ export async function decodeFrame(raw: RawFrame, decompressor: HeaderDecompresso
       const headers = await inflate(p.subarray(4), streamId);
       if (streamId === 0) throw new SpdyProtocolError(`${name} with stream id 0`);
       const fin = (raw.flags & FLAG_FIN) !== 0;
-      return raw.frameType === FrameType.SYN_REPLY ? { type: 'syn_reply', streamId, fin, headers } : { type: 'headers', streamId, fin, headers };
+      return raw.frameType === FrameType.SYN_REPLY
+        ? { type: 'syn_reply', streamId, fin, headers }
+        : { type: 'headers', streamId, fin, headers };
     }
     case FrameType.RST_STREAM: {
       need(p.length === 8, 'RST_STREAM');
@@ -448,7 +455,11 @@ export async function decodeFrame(raw: RawFrame, decompressor: HeaderDecompresso
     case FrameType.GOAWAY:
       // SPDY/2 GOAWAY had no status; accept 4 bytes as status OK like lenient peers do
       need(p.length === 8 || p.length === 4, 'GOAWAY');
-      return { type: 'goaway', lastGoodStreamId: p.readUInt32BE(0) & 0x7fffffff, status: p.length === 8 ? p.readUInt32BE(4) : 0 };
+      return {
+        type: 'goaway',
+        lastGoodStreamId: p.readUInt32BE(0) & 0x7fffffff,
+        status: p.length === 8 ? p.readUInt32BE(4) : 0,
+      };
     case FrameType.WINDOW_UPDATE: {
       need(p.length === 8, 'WINDOW_UPDATE');
       const delta = p.readUInt32BE(4) & 0x7fffffff;

@@ -17,7 +17,12 @@ import { remoteCommandStatus } from '../kubelet/remotecommand-ws.ts';
 import { SpdySession, headerValue, type SpdyStream } from './spdy.ts';
 
 /** In the kubelet's order of preference. */
-export const SPDY_REMOTECOMMAND_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+export const SPDY_REMOTECOMMAND_PROTOCOLS = [
+  'v4.channel.k8s.io',
+  'v3.channel.k8s.io',
+  'v2.channel.k8s.io',
+  'channel.k8s.io',
+];
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
 
 export interface SpdyExecOptions {
@@ -38,7 +43,9 @@ function headerList(v: string | string[] | undefined): string[] {
 
 function writeRaw(socket: Duplex, code: number, reason: string, contentType: string, body: string, extra = ''): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: ${contentType}\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\nContent-Type: ${contentType}\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function isSpdyUpgrade(req: http.IncomingMessage): boolean {
@@ -48,6 +55,8 @@ export function isSpdyUpgrade(req: http.IncomingMessage): boolean {
 export class SpdyExecService {
   readonly #opts: SpdyExecOptions;
   readonly #sessions = new Set<SpdySession>();
+  /** SPDY exec/attach sessions served */
+  served = 0;
 
   constructor(opts: SpdyExecOptions = {}) {
     this.#opts = opts;
@@ -60,13 +69,20 @@ export class SpdyExecService {
   /** Takes SPDY upgrades of pods/exec and pods/attach when a kubelet is installed in the cluster. */
   upgrade(ctx: RequestContext, req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const ri = ctx.info;
-    if (!ri.isResourceRequest || ri.apiGroup !== '' || ri.resource !== 'pods' || (ri.subresource !== 'exec' && ri.subresource !== 'attach')) return false;
+    if (
+      !ri.isResourceRequest ||
+      ri.apiGroup !== '' ||
+      ri.resource !== 'pods' ||
+      (ri.subresource !== 'exec' && ri.subresource !== 'attach')
+    )
+      return false;
     if (!isSpdyUpgrade(req)) return false;
     const k = kubeletFor(ctx.cluster);
     if (!k) return false;
     let r: StreamRequest;
     try {
-      if (ri.verb !== 'create' && ri.verb !== 'get') throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      if (ri.verb !== 'create' && ri.verb !== 'get')
+        throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
       r = parseStreamRequest(k, ctx);
     } catch (e) {
       const err = isApiError(e) ? e : errors.internal(e instanceof Error ? e.message : String(e));
@@ -74,23 +90,48 @@ export class SpdyExecService {
       return true;
     }
     if (!k.container(r.pod, r.container)) {
-      writeRaw(socket, 500, 'Internal Server Error', 'text/plain; charset=utf-8', containerNotFoundMessage(r.container));
+      writeRaw(
+        socket,
+        500,
+        'Internal Server Error',
+        'text/plain; charset=utf-8',
+        containerNotFoundMessage(r.container),
+      );
       return true;
     }
     const offered = headerList(req.headers['x-stream-protocol-version']);
     if (offered.length === 0) {
-      writeRaw(socket, 400, 'Bad Request', 'text/plain; charset=utf-8', 'unable to upgrade: X-Stream-Protocol-Version is required\n');
+      writeRaw(
+        socket,
+        400,
+        'Bad Request',
+        'text/plain; charset=utf-8',
+        'unable to upgrade: X-Stream-Protocol-Version is required\n',
+      );
       return true;
     }
     const protocol = offered.find((p) => SPDY_REMOTECOMMAND_PROTOCOLS.includes(p));
     if (protocol === undefined) {
       const msg = `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server accepts [${SPDY_REMOTECOMMAND_PROTOCOLS.join(' ')}]`;
-      writeRaw(socket, 403, 'Forbidden', 'text/plain; charset=utf-8', `${msg}\n`, SPDY_REMOTECOMMAND_PROTOCOLS.map((p) => `X-Accepted-Stream-Protocol-Versions: ${p}\r\n`).join(''));
+      writeRaw(
+        socket,
+        403,
+        'Forbidden',
+        'text/plain; charset=utf-8',
+        `${msg}\n`,
+        SPDY_REMOTECOMMAND_PROTOCOLS.map((p) => `X-Accepted-Stream-Protocol-Versions: ${p}\r\n`).join(''),
+      );
       return true;
     }
     const connection = headerList(req.headers.connection).map((s) => s.toLowerCase());
     if (!connection.includes('upgrade')) {
-      writeRaw(socket, 400, 'Bad Request', 'text/plain; charset=utf-8', 'unable to upgrade: missing upgrade headers in request\n');
+      writeRaw(
+        socket,
+        400,
+        'Bad Request',
+        'text/plain; charset=utf-8',
+        'unable to upgrade: missing upgrade headers in request\n',
+      );
       return true;
     }
     socket.write(
@@ -98,9 +139,16 @@ export class SpdyExecService {
     );
     if (head.length) socket.unshift(head);
     const session = new SpdySession(socket, { server: true });
+    this.served++;
     this.#sessions.add(session);
     session.on('close', () => this.#sessions.delete(session));
-    void serveRemoteCommand(session, protocol, r, (io) => k.exec.run(r, io), this.#opts.streamCreationTimeoutMs ?? STREAM_CREATION_TIMEOUT_MS);
+    void serveRemoteCommand(
+      session,
+      protocol,
+      r,
+      (io) => k.exec.run(r, io),
+      this.#opts.streamCreationTimeoutMs ?? STREAM_CREATION_TIMEOUT_MS,
+    );
     return true;
   }
 
@@ -113,7 +161,13 @@ export class SpdyExecService {
 type Runner = (io: CommandIO) => Promise<CommandResult>;
 
 /** Collect the client's streams, run the command, report its status and close the connection. */
-export async function serveRemoteCommand(session: SpdySession, protocol: string, r: StreamRequest, run: Runner, timeoutMs: number): Promise<void> {
+export async function serveRemoteCommand(
+  session: SpdySession,
+  protocol: string,
+  r: StreamRequest,
+  run: Runner,
+  timeoutMs: number,
+): Promise<void> {
   const version = protocolVersion(protocol);
   const wanted = new Set<string>(['error']);
   if (r.stdin) wanted.add('stdin');
@@ -172,7 +226,8 @@ export async function serveRemoteCommand(session: SpdySession, protocol: string,
         if (!line) continue;
         try {
           const s = JSON.parse(line) as { Width?: unknown; Height?: unknown };
-          if (typeof s.Width === 'number' && typeof s.Height === 'number') for (const fn of resizeListeners) fn({ width: s.Width, height: s.Height });
+          if (typeof s.Width === 'number' && typeof s.Height === 'number')
+            for (const fn of resizeListeners) fn({ width: s.Width, height: s.Height });
         } catch {
           // the kubelet drops undecodable resize messages
         }
@@ -195,7 +250,9 @@ export async function serveRemoteCommand(session: SpdySession, protocol: string,
     result = { exitCode: 1, startError: e instanceof Error ? e.message : String(e) };
   }
   if (session.closed) return;
-  await Promise.all([streams.get('stdout'), streams.get('stderr')].filter((s) => s !== undefined).map((s) => endAndFlush(s)));
+  await Promise.all(
+    [streams.get('stdout'), streams.get('stderr')].filter((s) => s !== undefined).map((s) => endAndFlush(s)),
+  );
   const status = remoteCommandStatus(result, r.command, version >= 4 ? 4 : 1);
   let payload: string | undefined;
   if (version >= 4) payload = JSON.stringify(status);
@@ -209,7 +266,11 @@ export async function serveRemoteCommand(session: SpdySession, protocol: string,
 function endAndFlush(w: Writable): Promise<void> {
   if (w.writableFinished || w.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
-    w.once('close', () => resolve());
-    w.end(() => resolve());
+    w.once('close', () => {
+      resolve();
+    });
+    w.end(() => {
+      resolve();
+    });
   });
 }

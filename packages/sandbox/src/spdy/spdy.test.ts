@@ -41,13 +41,38 @@ test('the SPDY/3 dictionary has the size and edges of the spec', () => {
 const roundTrips: Frame[] = [
   { type: 'data', streamId: 1, fin: false, data: Buffer.from('hello') },
   { type: 'data', streamId: 0x7fffffff, fin: true, data: Buffer.alloc(0) },
-  { type: 'syn_stream', streamId: 3, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: { streamtype: 'error', port: '8080', requestid: '0' } },
-  { type: 'syn_stream', streamId: 5, associatedTo: 1, priority: 7, slot: 2, fin: true, unidirectional: true, headers: {} },
+  {
+    type: 'syn_stream',
+    streamId: 3,
+    associatedTo: 0,
+    priority: 0,
+    slot: 0,
+    fin: false,
+    unidirectional: false,
+    headers: { streamtype: 'error', port: '8080', requestid: '0' },
+  },
+  {
+    type: 'syn_stream',
+    streamId: 5,
+    associatedTo: 1,
+    priority: 7,
+    slot: 2,
+    fin: true,
+    unidirectional: true,
+    headers: {},
+  },
   { type: 'syn_reply', streamId: 3, fin: false, headers: {} },
   { type: 'syn_reply', streamId: 3, fin: true, headers: { a: 'x\0y', 'content-type': 'text/plain' } },
   { type: 'headers', streamId: 9, fin: true, headers: { trailer: 'v' } },
   { type: 'rst_stream', streamId: 7, status: RstStatus.CANCEL },
-  { type: 'settings', clear: true, entries: [{ id: 7, flags: 1, value: 1 << 20 }, { id: 4, flags: 0, value: 100 }] },
+  {
+    type: 'settings',
+    clear: true,
+    entries: [
+      { id: 7, flags: 1, value: 1 << 20 },
+      { id: 4, flags: 0, value: 100 },
+    ],
+  },
   { type: 'settings', clear: false, entries: [] },
   { type: 'ping', id: 1 },
   { type: 'ping', id: 0xfffffffe },
@@ -77,7 +102,12 @@ test('frames round-trip through one shared compression context per direction', a
 
 test('header compression keeps context across frames', async () => {
   const comp = new HeaderCompressor();
-  const headers = { streamtype: 'data', port: '8080', requestid: '42', 'x-long-header': 'abcdefghijklmnopqrstuvwxyz'.repeat(8) };
+  const headers = {
+    streamtype: 'data',
+    port: '8080',
+    requestid: '42',
+    'x-long-header': 'abcdefghijklmnopqrstuvwxyz'.repeat(8),
+  };
   const blocks: Buffer[] = [];
   for (let i = 0; i < 5; i++) blocks.push(await comp.compress(encodeHeaderBlock(headers)));
   // later blocks refer back to the first, so they are much smaller
@@ -109,16 +139,33 @@ const u32 = (n: number): Buffer => {
   b.writeUInt32BE(n >>> 0);
   return b;
 };
-const pair = (name: string, value: string): Buffer[] => [u32(name.length), Buffer.from(name), u32(value.length), Buffer.from(value)];
+const pair = (name: string, value: string): Buffer[] => [
+  u32(name.length),
+  Buffer.from(name),
+  u32(value.length),
+  Buffer.from(value),
+];
 
 const badBlocks: { name: string; block: Buffer; match: RegExp }[] = [
   { name: 'empty', block: Buffer.alloc(0), match: /truncated pair count/ },
   { name: 'count too large', block: u32(1000), match: /does not fit/ },
-  { name: 'truncated value', block: Buffer.concat([u32(1), u32(1), Buffer.from('a'), u32(10), Buffer.from('abc')]), match: /truncated value/ },
+  {
+    name: 'truncated value',
+    block: Buffer.concat([u32(1), u32(1), Buffer.from('a'), u32(10), Buffer.from('abc')]),
+    match: /truncated value/,
+  },
   { name: 'uppercase name', block: Buffer.concat([u32(1), ...pair('Port', '1')]), match: /not lowercase/ },
-  { name: 'duplicate name', block: Buffer.concat([u32(2), ...pair('port', '1'), ...pair('port', '2')]), match: /duplicate header/ },
+  {
+    name: 'duplicate name',
+    block: Buffer.concat([u32(2), ...pair('port', '1'), ...pair('port', '2')]),
+    match: /duplicate header/,
+  },
   { name: 'empty name', block: Buffer.concat([u32(1), u32(0), u32(1), Buffer.from('x')]), match: /empty header name/ },
-  { name: 'trailing bytes', block: Buffer.concat([u32(1), ...pair('a', 'b'), Buffer.from('zz')]), match: /trailing bytes/ },
+  {
+    name: 'trailing bytes',
+    block: Buffer.concat([u32(1), ...pair('a', 'b'), Buffer.from('zz')]),
+    match: /trailing bytes/,
+  },
 ];
 
 for (const c of badBlocks) {
@@ -141,14 +188,39 @@ const malformed: { name: string; bytes: Buffer; streamId: number; match: RegExp 
   { name: 'DATA on stream 0', bytes: Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 65]), streamId: 0, match: /stream 0/ },
   { name: 'SPDY/2 control frame', bytes: control(6, 0, u32(1), 2), streamId: 0, match: /version 2/ },
   { name: 'short SYN_STREAM', bytes: control(1, 0, Buffer.alloc(6)), streamId: 0, match: /SYN_STREAM frame length/ },
-  { name: 'SYN_STREAM with garbage header block', bytes: control(1, 0, Buffer.concat([u32(1), u32(0), Buffer.alloc(2), Buffer.from('not zlib')])), streamId: 0, match: /decompression failed/ },
+  {
+    name: 'SYN_STREAM with garbage header block',
+    bytes: control(1, 0, Buffer.concat([u32(1), u32(0), Buffer.alloc(2), Buffer.from('not zlib')])),
+    streamId: 0,
+    match: /decompression failed/,
+  },
   { name: 'RST_STREAM of 4 bytes', bytes: control(3, 0, u32(1)), streamId: 0, match: /RST_STREAM frame length/ },
-  { name: 'RST_STREAM on stream 0', bytes: control(3, 0, Buffer.concat([u32(0), u32(5)])), streamId: 0, match: /stream id 0/ },
-  { name: 'RST_STREAM with status 0', bytes: control(3, 0, Buffer.concat([u32(1), u32(0)])), streamId: 0, match: /status 0/ },
-  { name: 'SETTINGS count mismatch', bytes: control(4, 0, Buffer.concat([u32(2), u32(7), u32(1)])), streamId: 0, match: /SETTINGS frame length/ },
+  {
+    name: 'RST_STREAM on stream 0',
+    bytes: control(3, 0, Buffer.concat([u32(0), u32(5)])),
+    streamId: 0,
+    match: /stream id 0/,
+  },
+  {
+    name: 'RST_STREAM with status 0',
+    bytes: control(3, 0, Buffer.concat([u32(1), u32(0)])),
+    streamId: 0,
+    match: /status 0/,
+  },
+  {
+    name: 'SETTINGS count mismatch',
+    bytes: control(4, 0, Buffer.concat([u32(2), u32(7), u32(1)])),
+    streamId: 0,
+    match: /SETTINGS frame length/,
+  },
   { name: 'PING of 8 bytes', bytes: control(6, 0, Buffer.alloc(8)), streamId: 0, match: /PING frame length/ },
   { name: 'GOAWAY of 3 bytes', bytes: control(7, 0, Buffer.alloc(3)), streamId: 0, match: /GOAWAY frame length/ },
-  { name: 'WINDOW_UPDATE with delta 0', bytes: control(9, 0, Buffer.concat([u32(3), u32(0)])), streamId: 3, match: /delta 0/ },
+  {
+    name: 'WINDOW_UPDATE with delta 0',
+    bytes: control(9, 0, Buffer.concat([u32(3), u32(0)])),
+    streamId: 3,
+    match: /delta 0/,
+  },
   { name: 'WINDOW_UPDATE of 4 bytes', bytes: control(9, 0, u32(3)), streamId: 0, match: /WINDOW_UPDATE frame length/ },
 ];
 
@@ -159,7 +231,10 @@ for (const c of malformed) {
     const raw = reader.next();
     assert.ok(raw);
     const decomp = new HeaderDecompressor();
-    await assert.rejects(decodeFrame(raw, decomp), (e: unknown) => e instanceof SpdyProtocolError && e.streamId === c.streamId && c.match.test(e.message));
+    await assert.rejects(
+      decodeFrame(raw, decomp),
+      (e: unknown) => e instanceof SpdyProtocolError && e.streamId === c.streamId && c.match.test(e.message),
+    );
     decomp.close();
   });
 }
@@ -188,7 +263,11 @@ async function socketPair(): Promise<[net.Socket, net.Socket, () => Promise<void
     async () => {
       client.destroy();
       serverSide.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) =>
+        server.close(() => {
+          r();
+        }),
+      );
     },
   ];
 }
@@ -197,12 +276,15 @@ function collect(s: Duplex): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('end', () => resolve(Buffer.concat(chunks)));
-    s.on('close', () => resolve(Buffer.concat(chunks)));
+    s.on('end', () => {
+      resolve(Buffer.concat(chunks));
+    });
+    s.on('close', () => {
+      resolve(Buffer.concat(chunks));
+    });
     s.on('error', reject);
   });
 }
-
 
 /** The far end of a session written against the codec only: records decoded frames in order. */
 class RawPeer {
@@ -218,7 +300,8 @@ class RawPeer {
     io.on('data', (chunk: Buffer) => {
       this.#reader.push(chunk);
       this.#chain = this.#chain.then(async () => {
-        for (let raw = this.#reader.next(); raw; raw = this.#reader.next()) this.frames.push(await decodeFrame(raw, this.decomp));
+        for (let raw = this.#reader.next(); raw; raw = this.#reader.next())
+          this.frames.push(await decodeFrame(raw, this.decomp));
         for (const w of this.#waiters.splice(0)) w();
       });
     });
@@ -331,7 +414,16 @@ test('a peer that never sends WINDOW_UPDATE (like spdystream) still gets everyth
     st.end(payload);
   });
   const peer = new RawPeer(b);
-  await peer.send({ type: 'syn_stream', streamId: 1, associatedTo: 0, priority: 0, slot: 0, fin: true, unidirectional: false, headers: { streamtype: 'data' } });
+  await peer.send({
+    type: 'syn_stream',
+    streamId: 1,
+    associatedTo: 0,
+    priority: 0,
+    slot: 0,
+    fin: true,
+    unidirectional: false,
+    headers: { streamtype: 'data' },
+  });
   await peer.waitFor((f) => f.type === 'data' && f.fin);
   const types = peer.frames.map((f) => f.type);
   assert.deepEqual(types.slice(0, 2), ['settings', 'syn_reply']);
@@ -350,7 +442,11 @@ test('garbage on the wire ends the session with GOAWAY(PROTOCOL_ERROR), nothing 
   b.write(control(6, 0, u32(1), 2)); // SPDY/2 PING
   const [err] = (await once(server, 'close')) as [Error | undefined];
   assert.match(String(err), /unsupported SPDY version 2/);
-  assert.deepEqual(await peer.waitFor((f) => f.type === 'goaway'), { type: 'goaway', lastGoodStreamId: 0, status: GoAwayStatus.PROTOCOL_ERROR });
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'goaway'), {
+    type: 'goaway',
+    lastGoodStreamId: 0,
+    status: GoAwayStatus.PROTOCOL_ERROR,
+  });
   peer.close();
 });
 
@@ -366,8 +462,21 @@ test('a header block that is not lowercase resets the stream, the session lives 
   // a hand-made header block with an uppercase name, compressed in the peer's context
   const bad = await peer.comp.compress(Buffer.concat([u32(1), ...pair('Port', '1')]));
   b.write(control(1, 0, Buffer.concat([u32(1), u32(0), Buffer.alloc(2), bad])));
-  assert.deepEqual(await peer.waitFor((f) => f.type === 'rst_stream'), { type: 'rst_stream', streamId: 1, status: RstStatus.PROTOCOL_ERROR });
-  await peer.send({ type: 'syn_stream', streamId: 3, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: { port: '2' } });
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'rst_stream'), {
+    type: 'rst_stream',
+    streamId: 1,
+    status: RstStatus.PROTOCOL_ERROR,
+  });
+  await peer.send({
+    type: 'syn_stream',
+    streamId: 3,
+    associatedTo: 0,
+    priority: 0,
+    slot: 0,
+    fin: false,
+    unidirectional: false,
+    headers: { port: '2' },
+  });
   await peer.waitFor((f) => f.type === 'syn_reply');
   assert.deepEqual(seen, ['2']);
   assert.equal(server.closed, false);
@@ -405,8 +514,21 @@ test('ids: servers must not accept even stream ids from clients', async () => {
   let streams = 0;
   server.on('stream', () => streams++);
   const peer = new RawPeer(b);
-  await peer.send({ type: 'syn_stream', streamId: 2, associatedTo: 0, priority: 0, slot: 0, fin: false, unidirectional: false, headers: {} });
-  assert.deepEqual(await peer.waitFor((f) => f.type === 'rst_stream'), { type: 'rst_stream', streamId: 2, status: RstStatus.PROTOCOL_ERROR });
+  await peer.send({
+    type: 'syn_stream',
+    streamId: 2,
+    associatedTo: 0,
+    priority: 0,
+    slot: 0,
+    fin: false,
+    unidirectional: false,
+    headers: {},
+  });
+  assert.deepEqual(await peer.waitFor((f) => f.type === 'rst_stream'), {
+    type: 'rst_stream',
+    streamId: 2,
+    status: RstStatus.PROTOCOL_ERROR,
+  });
   // a ping from the client (odd id) is echoed
   await peer.send({ type: 'ping', id: 7 });
   assert.deepEqual(await peer.waitFor((f) => f.type === 'ping'), { type: 'ping', id: 7 });

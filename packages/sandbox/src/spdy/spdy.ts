@@ -97,7 +97,14 @@ export class SpdyStream extends Duplex {
   #overrun = false;
 
   /** @internal created by SpdySession */
-  constructor(host: StreamHost, id: number, headers: SpdyHeaders, local: boolean, sendWindow: number, recvWindow: number) {
+  constructor(
+    host: StreamHost,
+    id: number,
+    headers: SpdyHeaders,
+    local: boolean,
+    sendWindow: number,
+    recvWindow: number,
+  ) {
     super({ allowHalfOpen: true, readableHighWaterMark: DEFAULT_WINDOW, writableHighWaterMark: DEFAULT_WINDOW });
     this.#host = host;
     this.id = id;
@@ -146,7 +153,11 @@ export class SpdyStream extends Duplex {
       };
       const onClose = (): void => {
         this.off('reply', onReply);
-        reject(new Error(`stream ${this.id} closed before its reply${this.resetStatus ? ` (RST_STREAM status ${this.resetStatus})` : ''}`));
+        reject(
+          new Error(
+            `stream ${this.id} closed before its reply${this.resetStatus ? ` (RST_STREAM status ${this.resetStatus})` : ''}`,
+          ),
+        );
       };
       this.once('reply', onReply);
       this.once('close', onClose);
@@ -406,7 +417,11 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       void this.#pump();
     });
     // announcing our window tells a peer that we take part in flow control (spdystream ignores it)
-    void this.#send({ type: 'settings', clear: false, entries: [{ id: SettingId.INITIAL_WINDOW_SIZE, flags: 0, value: this.#ourInitialWindow }] });
+    void this.#send({
+      type: 'settings',
+      clear: false,
+      entries: [{ id: SettingId.INITIAL_WINDOW_SIZE, flags: 0, value: this.#ourInitialWindow }],
+    });
   }
 
   get closed(): boolean {
@@ -420,13 +435,23 @@ export class SpdySession extends EventEmitter<SessionEvents> {
 
   /** Open a stream (SYN_STREAM). Throws when the session can no longer create streams. */
   openStream(headers: SpdyHeaders, opts: OpenStreamOptions = {}): SpdyStream {
-    if (this.#closed || this.#goawaySent || this.#goawayReceived) throw new Error('SPDY session is closing; cannot open new streams');
+    if (this.#closed || this.#goawaySent || this.#goawayReceived)
+      throw new Error('SPDY session is closing; cannot open new streams');
     const id = this.#nextStreamId;
     if (id > MAX_WINDOW) throw new Error('SPDY stream ids exhausted');
     this.#nextStreamId += 2;
     const s = new SpdyStream(this.#host, id, { ...headers }, true, this.#peerInitialWindow, this.#ourInitialWindow);
     this.#streams.set(id, s);
-    void this.#send({ type: 'syn_stream', streamId: id, associatedTo: 0, priority: opts.priority ?? 0, slot: 0, fin: opts.fin ?? false, unidirectional: false, headers });
+    void this.#send({
+      type: 'syn_stream',
+      streamId: id,
+      associatedTo: 0,
+      priority: opts.priority ?? 0,
+      slot: 0,
+      fin: opts.fin ?? false,
+      unidirectional: false,
+      headers,
+    });
     if (opts.fin) s.end();
     return s;
   }
@@ -582,7 +607,14 @@ export class SpdySession extends EventEmitter<SessionEvents> {
           void this.#send({ type: 'rst_stream', streamId: f.streamId, status: RstStatus.REFUSED_STREAM });
           return;
         }
-        const s = new SpdyStream(this.#host, f.streamId, f.headers, false, this.#peerInitialWindow, this.#ourInitialWindow);
+        const s = new SpdyStream(
+          this.#host,
+          f.streamId,
+          f.headers,
+          false,
+          this.#peerInitialWindow,
+          this.#ourInitialWindow,
+        );
         this.#streams.set(f.streamId, s);
         if (f.fin) s[kData](Buffer.alloc(0), true);
         if (f.unidirectional) s[kNoSend]();
@@ -627,7 +659,8 @@ export class SpdySession extends EventEmitter<SessionEvents> {
       case 'goaway': {
         this.#goawayReceived = true;
         this.emit('goaway', f.lastGoodStreamId, f.status);
-        for (const s of [...this.#streams.values()]) if (s.local && s.id > f.lastGoodStreamId) s[kReset](RstStatus.REFUSED_STREAM);
+        for (const s of [...this.#streams.values()])
+          if (s.local && s.id > f.lastGoodStreamId) s[kReset](RstStatus.REFUSED_STREAM);
         if (this.#streams.size === 0) this.#finish();
         return;
       }
