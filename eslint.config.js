@@ -6,6 +6,10 @@ export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '.sandbox/**', 'coverage/**'] },
   js.configs.recommended,
   {
+    files: ['**/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['**/*.ts'],
     extends: [...tseslint.configs.strictTypeChecked],
     languageOptions: {

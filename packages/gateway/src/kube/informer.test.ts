@@ -248,27 +248,50 @@ test('paginates lists of more than 500 objects, and applies label selectors', { 
   }
 });
 
-test('abort stops the loop and, once the client is closed, leaves no handles behind', { timeout: 60_000 }, async () => {
-  const baseline = countResources();
-  const proxy = new TcpProxy(hub.cluster.url);
-  await proxy.start();
-  const c = await hub.client(proxy.url);
-  const inf = new Informer<Secret>({ client: c, path: '/api/v1/namespaces/default/secrets', ...FAST });
-  const ac = new AbortController();
-  const running = inf.run(ac.signal);
-  await inf.waitForSync(AbortSignal.timeout(5000));
-  // abort in the middle of a backoff sleep too
-  await proxy.cut();
-  await new Promise((r) => setTimeout(r, 50));
-  ac.abort();
-  assert.equal(await running, 'aborted');
-  await c.close();
-  await eventually(
-    () => sameResources(baseline, countResources()),
-    5000,
-    `handles back to baseline (${JSON.stringify(countResources())} vs ${JSON.stringify(baseline)})`,
-  );
-});
+test(
+  'abort stops the loop and leaves no timers; closing the client leaves no sockets',
+  { timeout: 60_000 },
+  async () => {
+    const baseline = countResources();
+    // (a) abort while a watch is open
+    const c = await hub.client();
+    const inf = new Informer<Secret>({ client: c, path: '/api/v1/namespaces/default/secrets', ...FAST });
+    const ac = new AbortController();
+    const running = inf.run(ac.signal);
+    await inf.waitForSync(AbortSignal.timeout(5000));
+    await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    assert.equal(await running, 'aborted');
+    await eventually(() => (countResources().Timeout ?? 0) <= (baseline.Timeout ?? 0), 2000, 'no informer timers left');
+    assert.ok(
+      (countResources().TCPSocketWrap ?? 0) > (baseline.TCPSocketWrap ?? 0),
+      'the pool keeps its connection until closed',
+    );
+    await c.close();
+    await eventually(() => sameResources(baseline, countResources()), 5000, 'handles back to baseline');
+
+    // (b) abort during a backoff sleep (hub unreachable)
+    const proxy = new TcpProxy(hub.cluster.url);
+    await proxy.start();
+    const c2 = await hub.client(proxy.url);
+    const inf2 = new Informer<Secret>({
+      client: c2,
+      path: '/api/v1/namespaces/default/secrets',
+      backoff: { initialMs: 10_000, maxMs: 10_000 },
+    });
+    const ac2 = new AbortController();
+    const running2 = inf2.run(ac2.signal);
+    await inf2.waitForSync(AbortSignal.timeout(5000));
+    await proxy.cut();
+    await eventually(() => inf2.lastError, 5000, 'in backoff');
+    const t0 = Date.now();
+    ac2.abort();
+    assert.equal(await running2, 'aborted');
+    assert.ok(Date.now() - t0 < 1000, 'abort interrupts the backoff sleep');
+    await c2.close();
+    await eventually(() => sameResources(baseline, countResources()), 5000, 'handles back to baseline after backoff');
+  },
+);
 
 function countResources(): Record<string, number> {
   const out: Record<string, number> = {};

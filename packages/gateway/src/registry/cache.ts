@@ -76,9 +76,15 @@ export class ClusterCache {
     this.#historySize = opts.historySize ?? 10_000;
     const s = opts.secrets;
     this.#unsubscribe.push(
-      s.onAdd((o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
-      s.onUpdate((_old, o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
-      s.onDelete((o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
+      s.onAdd((o) => {
+        this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+      }),
+      s.onUpdate((_old, o) => {
+        this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+      }),
+      s.onDelete((o) => {
+        this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+      }),
       s.onResync((d) => {
         for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted])
           this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
@@ -87,9 +93,15 @@ export class ClusterCache {
     const m = opts.managedClusters;
     if (m) {
       this.#unsubscribe.push(
-        m.onAdd((o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
-        m.onUpdate((_old, o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
-        m.onDelete((o) => this.#secretChanged(o.metadata.name, o.metadata.resourceVersion)),
+        m.onAdd((o) => {
+          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+        }),
+        m.onUpdate((_old, o) => {
+          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+        }),
+        m.onDelete((o) => {
+          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+        }),
         m.onResync((d) => {
           for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted])
             this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);

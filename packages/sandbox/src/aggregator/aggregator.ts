@@ -7,7 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { KubeObject } from '../api/types.ts';
 import type { KeyPair } from '../pki/pki.ts';
 import type { RequestContext, RequestInterceptor, SandboxCluster } from '../server/cluster.ts';
@@ -92,6 +92,17 @@ function upstreamPath(url: URL): string {
   q.sort();
   const qs = q.toString();
   return qs ? `${url.pathname}?${qs}` : url.pathname;
+}
+
+/** A (small) JSON response body; undefined when it is not JSON or the stream fails. */
+async function readJSON(body: Readable): Promise<{ kind?: string; resources?: unknown } | undefined> {
+  try {
+    const chunks = (await body.toArray()) as Buffer[];
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as { kind?: string; resources?: unknown };
+  } catch {
+    body.destroy();
+    return undefined;
+  }
 }
 
 function clientAddress(req: Req | http.IncomingMessage): string | undefined {
@@ -227,7 +238,7 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
       ac.abort();
     }, timeoutMs);
     try {
-      const r = await backends.pool(spec.name, target).request({
+      const r = await backends.request(spec.name, target, {
         path: `/apis/${spec.group}/${spec.version}`,
         method: 'GET',
         headers: {
@@ -237,8 +248,7 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
         },
         signal: AbortSignal.any([ac.signal, stopping.signal]),
       });
-      const body = (await r.body.json().catch(() => undefined)) as
-        { kind?: string; groupVersion?: string; resources?: unknown } | undefined;
+      const body = await readJSON(r.body);
       if (r.statusCode !== 200 || body?.kind !== 'APIResourceList' || !Array.isArray(body.resources)) return undefined;
       return body.resources.filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object');
     } catch {

@@ -1,5 +1,7 @@
-// Tests of the proxy wire: forwarding over h2 with the front-proxy certificate, streaming and abort
-// propagation, Go-worded failures (refused, unknown CA, wrong name), and byte-for-byte upgrades.
+// Tests of the proxy wire: forwarding over h2 (node:http2) or, when the backend does not offer h2,
+// HTTP/1.1 with the front-proxy certificate; repeated identity headers kept as separate fields;
+// streaming, flow control and abort propagation both ways; reconnecting after GOAWAY or a dropped
+// connection; Go-worded failures (refused, unknown CA, wrong name); byte-for-byte upgrades.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,21 +11,26 @@ import type { AddressInfo } from 'node:net';
 import { createCA } from '../pki/pki.ts';
 import { Backends, goErrorText, type BackendTarget } from './backend.ts';
 import { proxyRequestHeaders } from './headers.ts';
+import type { UserInfo } from '../api/types.ts';
 import { createFrontProxyPKI, type FrontProxyPKI } from './frontproxy.ts';
 import { startTestBackend, RESOURCE_LIST, type TestBackend } from './test-backend.ts';
 
 let fp: FrontProxyPKI;
 let backend: TestBackend;
+/** the same apiserver without h2 in ALPN */
+let backend1: TestBackend;
 let otherCA: string;
 
 before(async () => {
   fp = await createFrontProxyPKI('t');
   backend = await startTestBackend({ clientCA: fp.ca.cert });
+  backend1 = await startTestBackend({ clientCA: fp.ca.cert, http1Only: true });
   otherCA = (await createCA('unrelated')).cert;
 });
 
 after(async () => {
   await backend.close();
+  await backend1.close();
 });
 
 const user = { username: 'jane', groups: ['devs', 'system:authenticated'], extra: { scopes: ['a', 'b'] } };
@@ -39,9 +46,13 @@ function target(over: Partial<BackendTarget> = {}): BackendTarget {
 }
 
 /** A plain HTTP front that hands every request to `Backends`, as the cluster's interceptor does. */
-async function front(b: Backends, t: () => BackendTarget): Promise<{ url: string; close(): Promise<void> }> {
+async function front(
+  b: Backends,
+  t: () => BackendTarget,
+  who: UserInfo = user,
+): Promise<{ url: string; close(): Promise<void> }> {
   const srv = http.createServer((req, res) => {
-    void b.forward('v1.example.test', t(), req, res, req.url ?? '/', proxyRequestHeaders(req.headers, user));
+    void b.forward('v1.example.test', t(), req, res, req.url ?? '/', proxyRequestHeaders(req.headers, who));
   });
   srv.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     b.upgrade(t(), req, socket, head, req.url ?? '/', proxyRequestHeaders(req.headers, user, { upgrade: true }));
@@ -108,30 +119,230 @@ test('streams request bodies upstream', async () => {
   }
 });
 
-test('watch events are relayed as they come and a client abort closes the upstream watch', async () => {
+/** Read a streaming response until `lines` newline-terminated lines have arrived. */
+async function readLines(reader: ReadableStreamDefaultReader<Uint8Array>, lines: number): Promise<string> {
+  let text = '';
+  while (text.split('\n').length <= lines) {
+    const { value, done } = await reader.read();
+    assert.equal(done, false);
+    text += Buffer.from(value).toString('utf8');
+  }
+  return text;
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), what);
+}
+
+const protocols = (): { name: string; be: TestBackend; version: string }[] => [
+  { name: 'h2', be: backend, version: '2.0' },
+  { name: 'HTTP/1.1 (no h2 in ALPN)', be: backend1, version: '1.1' },
+];
+
+test('a user with several groups and extras arrives as one field per value', async (t) => {
+  const many: UserInfo = {
+    username: 'ann',
+    groups: ['system:masters', 'devs', 'system:authenticated'],
+    extra: { scopes: ['view', 'edit'], 'example.com/team': ['blue'] },
+  };
+  for (const p of protocols()) {
+    await t.test(p.name, async () => {
+      const b = new Backends(() => fp.client);
+      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }), many);
+      try {
+        const r = await get(`${f.url}/apis/example.test/v1`, { 'x-remote-group': 'evil' });
+        assert.equal(r.status, 200);
+        const s = p.be.seen.at(-1)!;
+        assert.equal(s.httpVersion, p.version);
+        assert.equal(s.clientCN, 'front-proxy-client');
+        const fields = (name: string): string[] =>
+          s.rawHeaders.filter((_, i) => i % 2 === 1 && s.rawHeaders[i - 1]!.toLowerCase() === name);
+        assert.deepEqual(fields('x-remote-user'), ['ann']);
+        assert.deepEqual(fields('x-remote-group'), ['system:masters', 'devs', 'system:authenticated']);
+        assert.deepEqual(fields('x-remote-extra-scopes'), ['view', 'edit']);
+        assert.deepEqual(fields('x-remote-extra-example.com%2fteam'), ['blue']);
+      } finally {
+        await f.close();
+        await b.close();
+      }
+    });
+  }
+});
+
+test('watch events are relayed as they come and a client abort closes the upstream watch', async (t) => {
+  for (const p of protocols()) {
+    await t.test(p.name, async () => {
+      const b = new Backends(() => fp.client);
+      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }));
+      try {
+        const ac = new AbortController();
+        const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`, {
+          signal: ac.signal,
+        });
+        assert.equal(r.status, 200);
+        const reader = r.body!.getReader();
+        const text = await readLines(reader, 2);
+        assert.equal((JSON.parse(text.split('\n')[0]!) as { type: string }).type, 'ADDED');
+        assert.equal(p.be.openWatches(), 1);
+        assert.equal(p.be.seen.at(-1)!.httpVersion, p.version);
+        ac.abort();
+        await reader.cancel().catch(() => undefined);
+        await until(() => p.be.openWatches() === 0, 'the upstream watch is closed');
+      } finally {
+        await f.close();
+        await b.close();
+      }
+    });
+  }
+});
+
+test('a backend that drops the connection mid-watch ends the response abnormally; the next request reconnects', async (t) => {
+  for (const p of protocols()) {
+    await t.test(p.name, async () => {
+      const b = new Backends(() => fp.client);
+      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }));
+      try {
+        const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`);
+        const reader = r.body!.getReader();
+        await readLines(reader, 1);
+        const before = p.be.seen.at(-1)!.remotePort;
+        p.be.destroyConnections();
+        await assert.rejects(async () => {
+          for (;;) if ((await reader.read()).done) return;
+        });
+        const again = await get(`${f.url}/apis/example.test/v1`);
+        assert.equal(again.status, 200);
+        assert.notEqual(p.be.seen.at(-1)!.remotePort, before);
+      } finally {
+        await f.close();
+        await b.close();
+      }
+    });
+  }
+});
+
+test('after a GOAWAY open streams finish on the old connection and new requests open a new one', async () => {
   const b = new Backends(() => fp.client);
   const f = await front(b, () => target());
   try {
-    const ac = new AbortController();
-    const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`, { signal: ac.signal });
-    assert.equal(r.status, 200);
+    const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`);
     const reader = r.body!.getReader();
-    let text = '';
-    while (text.split('\n').length < 3) {
-      const { value, done } = await reader.read();
-      assert.equal(done, false);
-      text += Buffer.from(value).toString('utf8');
-    }
-    assert.equal((JSON.parse(text.split('\n')[0]!) as { type: string }).type, 'ADDED');
-    assert.equal(backend.openWatches(), 1);
-    ac.abort();
-    await reader.cancel().catch(() => undefined);
-    for (let i = 0; i < 100 && backend.openWatches() > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(backend.openWatches(), 0);
+    await readLines(reader, 1);
+    const first = backend.seen.at(-1)!.remotePort;
+    backend.goawaySessions();
+    // the watch keeps streaming on the draining connection
+    await readLines(reader, 3);
+    await until(() => {
+      void get(`${f.url}/apis/example.test/v1`);
+      return backend.seen.at(-1)!.path === '/apis/example.test/v1';
+    }, 'a request reached the backend');
+    const again = await get(`${f.url}/apis/example.test/v1`);
+    assert.equal(again.status, 200);
+    assert.notEqual(backend.seen.at(-1)!.remotePort, first);
+    await reader.cancel();
+    await until(() => backend.openWatches() === 0, 'the watch is closed');
   } finally {
     await f.close();
     await b.close();
   }
+});
+
+test('evicting a backend keeps an open watch and sends new requests over a new connection', async () => {
+  const b = new Backends(() => fp.client);
+  const f = await front(b, () => target());
+  try {
+    const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`);
+    const reader = r.body!.getReader();
+    await readLines(reader, 1);
+    const first = backend.seen.at(-1)!.remotePort;
+    b.evict('v1.example.test');
+    assert.equal((await get(`${f.url}/apis/example.test/v1`)).status, 200);
+    assert.notEqual(backend.seen.at(-1)!.remotePort, first);
+    await readLines(reader, 3);
+    assert.equal(backend.openWatches(), 1);
+    await reader.cancel();
+    await until(() => backend.openWatches() === 0, 'the watch is closed');
+  } finally {
+    await f.close();
+    await b.close();
+  }
+});
+
+test('flow control: a client that stops reading stalls the backend, and everything arrives once it reads', async (t) => {
+  for (const p of protocols()) {
+    await t.test(p.name, async () => {
+      const b = new Backends(() => fp.client);
+      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }));
+      const mb = 64;
+      try {
+        const r = await fetch(`${f.url}/apis/example.test/v1/big?mb=${mb}`);
+        assert.equal(r.status, 200);
+        const reader = r.body!.getReader();
+        let got = (await reader.read()).value?.length ?? 0;
+        // nobody reads: the windows and socket buffers fill up and the backend has to wait
+        let last = -1;
+        while (p.be.big().written !== last) {
+          last = p.be.big().written;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        assert.equal(p.be.big().done, false);
+        assert.ok(p.be.big().written < (mb << 20) / 2, `backend wrote ${p.be.big().written} bytes unread`);
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          got += value.length;
+        }
+        assert.equal(got, mb << 20);
+        assert.equal(p.be.big().done, true);
+      } finally {
+        await f.close();
+        await b.close();
+      }
+    });
+  }
+});
+
+test('a header value the Go transport would refuse is a 503, not a request', async () => {
+  const b = new Backends(() => fp.client);
+  const f = await front(b, () => target(), { username: 'x', groups: [], extra: { k: ['a\nb'] } });
+  try {
+    const n = backend.seen.length;
+    const r = await get(`${f.url}/apis/example.test/v1`);
+    assert.equal(r.status, 503);
+    assert.equal(r.body, 'net/http: invalid header field value for "X-Remote-Extra-K"\n');
+    assert.equal(backend.seen.length, n);
+  } finally {
+    await f.close();
+    await b.close();
+  }
+});
+
+test('request() returns the status, repeated response fields and a streaming body', async () => {
+  const b = new Backends(() => fp.client);
+  try {
+    for (const p of protocols()) {
+      const r = await b.request(`v1.${p.name}`, target({ endpoint: { host: '127.0.0.1', port: p.be.port } }), {
+        method: 'GET',
+        path: '/apis/example.test/v1/nothing',
+        headers: { accept: 'application/json' },
+      });
+      assert.equal(r.statusCode, 404);
+      assert.equal(r.httpVersion, p.version);
+      assert.equal(r.headers['content-type'], 'application/json');
+      const body = JSON.parse(Buffer.concat((await r.body.toArray()) as Buffer[]).toString()) as { reason: string };
+      assert.equal(body.reason, 'NotFound');
+    }
+    // an aborted signal cancels before anything is sent
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(
+      b.request('v1.h2', target(), { method: 'GET', path: '/apis/example.test/v1', headers: {}, signal: ac.signal }),
+    );
+  } finally {
+    await b.close();
+  }
+  await assert.rejects(b.request('v1.h2', target(), { method: 'GET', path: '/', headers: {} }), /service unavailable/);
 });
 
 test('failures are plain-text 503s in Go words', async (t) => {
@@ -285,8 +496,14 @@ test('goErrorText', () => {
 test('no sockets stay open after close', async () => {
   const b = new Backends(() => fp.client);
   const f = await front(b, () => target());
+  const f1 = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: backend1.port } }));
+  await get(`${f.url}/apis/example.test/v1`);
+  await get(`${f1.url}/apis/example.test/v1`);
+  // an evicted (draining) backend is closed too
+  b.evict('v1.example.test');
   await get(`${f.url}/apis/example.test/v1`);
   await f.close();
+  await f1.close();
   await b.close();
   // the backend's side of each connection closes once it sees ours go
   const tlsSockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TLSWRAP').length;

@@ -1,21 +1,36 @@
-// The wire side of the aggregation proxy: one undici pool per APIService (TLS verified against
-// spec.caBundle for `<service>.<namespace>.svc`, or not at all with insecureSkipTLSVerify; the
-// front-proxy client certificate presented; h2 when the backend offers it), streaming requests and
-// responses both ways with backpressure and no timeouts (watches, logs -f), raw HTTP/1.1 upgrades
-// relayed byte for byte, and failures reported the way kube-aggregator reports them: a plain-text 503
-// carrying the Go error text (its handler uses http.Error, not a Status).
+// The wire side of the aggregation proxy: per APIService one backend connection set (TLS verified
+// against spec.caBundle for `<service>.<namespace>.svc`, or not at all with insecureSkipTLSVerify; the
+// front-proxy client certificate presented), streaming requests and responses both ways with
+// backpressure and no timeouts (watches, logs -f), raw HTTP/1.1 upgrades relayed byte for byte, and
+// failures reported the way kube-aggregator reports them: a plain-text 503 carrying the Go error text
+// (its handler uses http.Error, not a Status).
+//
+// h2 goes through node:http2 rather than undici: undici's h2 client joins repeated header values into
+// one field (`x-remote-group: a, b`), while Go's transport sends one field per value and the
+// requestheader authenticator of a backend takes every field value as one group, so a joined value is
+// one bogus group. node:http2 sends each array element as its own field. A backend that does not
+// negotiate h2 by ALPN is spoken to over HTTP/1.1 with undici, which writes one header line per value.
 
 import * as tls from 'node:tls';
+import * as http2 from 'node:http2';
 import type * as http from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { finished, pipeline } from 'node:stream';
 import { Pool } from 'undici';
 import type { KeyPair } from '../pki/pki.ts';
 import type { Req, Res } from '../server/listener.ts';
-import { proxyResponseHeaders, requestHead, type OutHeaders } from './headers.ts';
+import {
+  h2RequestHeaders,
+  headersFromRaw,
+  invalidHeaderError,
+  proxyResponseHeaders,
+  requestHead,
+  type HeaderMap,
+  type OutHeaders,
+} from './headers.ts';
 import { joinHostPort, type Endpoint } from './resolve.ts';
 
-/** Where and how to reach one backend; equal targets share a pool. */
+/** Where and how to reach one backend; equal targets share connections. */
 export interface BackendTarget {
   endpoint: Endpoint;
   servername: string;
@@ -70,6 +85,7 @@ export function goErrorText(e: unknown, target?: BackendTarget): string {
     cert?: { subjectaltname?: string; subject?: { CN?: string } };
     cause?: unknown;
   };
+  if (err instanceof Retryable) return goErrorText(err.cause, target);
   if (!(err instanceof Error)) return String(err);
   // undici wraps some socket errors; the cause carries the errno
   if (err.cause instanceof Error && !KNOWN_CODES.has(err.code ?? '')) return goErrorText(err.cause, target);
@@ -149,58 +165,424 @@ function rawError(socket: Duplex, code: number, message: string): void {
   );
 }
 
-interface PoolEntry {
-  key: string;
-  pool: Pool;
+/** One request to a backend. */
+export interface UpstreamRequest {
+  method: string;
+  /** path and query */
+  path: string;
+  headers: OutHeaders;
+  /** streamed upstream with backpressure; null or absent: no body */
+  body?: Readable | null;
+  /** cancels the request, and the response body while it streams */
+  signal?: AbortSignal;
+}
+
+/** What a backend answered; the body streams (a watch never ends on its own). */
+export interface UpstreamResponse {
+  statusCode: number;
+  /** lower-case names; a field the backend repeated is an array */
+  headers: HeaderMap;
+  body: Readable;
+  /** '2.0' or '1.1' */
+  httpVersion: string;
+}
+
+/** A request that the backend provably did not process (refused stream, GOAWAY): safe to send again. */
+class Retryable extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.cause = cause;
+  }
+}
+
+// Go's dialer timeout in kube's proxy transport
+const CONNECT_TIMEOUT_MS = 30_000;
+// kube's h2 transport health check: ping after 30s without a frame, give up 15s later; an idle
+// connection is closed at the same point (undici's keep-alive here before was 30s too)
+const READ_IDLE_MS = 30_000;
+const PING_TIMEOUT_MS = 15_000;
+// per-stream receive window (Go's transport uses 4 MiB); node holds back WINDOW_UPDATEs of a stream
+// whose reader is paused, so a slow client throttles only its own stream
+const STREAM_WINDOW = 1 << 20;
+const SESSION_WINDOW = 16 << 20;
+
+/** RFC 9113 error code names, by code. */
+const H2_ERROR_NAMES = [
+  'NO_ERROR',
+  'PROTOCOL_ERROR',
+  'INTERNAL_ERROR',
+  'FLOW_CONTROL_ERROR',
+  'SETTINGS_TIMEOUT',
+  'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR',
+  'REFUSED_STREAM',
+  'CANCEL',
+  'COMPRESSION_ERROR',
+  'CONNECT_ERROR',
+  'ENHANCE_YOUR_CALM',
+  'INADEQUATE_SECURITY',
+  'HTTP_1_1_REQUIRED',
+];
+
+/** Go's http2.StreamError text for a stream the backend reset. */
+function streamErrorText(id: number | undefined, code: number): string {
+  return `stream error: stream ID ${String(id ?? 0)}; ${H2_ERROR_NAMES[code] ?? `unknown error code 0x${code.toString(16)}`}; received from peer`;
+}
+
+interface H2Conn {
+  session: http2.ClientHttp2Session;
+  /** open streams */
+  streams: number;
+  /** new streams may go here (false after GOAWAY, an error or retirement) */
+  usable: boolean;
+  ping?: NodeJS.Timeout;
+}
+
+/**
+ * The connections to one APIService's backend: h2 sessions (more than one only when the backend's
+ * SETTINGS_MAX_CONCURRENT_STREAMS is reached) or, for a backend that does not negotiate h2, an
+ * HTTP/1.1 pool. A dead session (closed, GOAWAY, failed ping) is replaced on the next request.
+ */
+class Backend {
+  readonly key: string;
+  readonly #target: BackendTarget;
+  readonly #client: () => KeyPair;
+  readonly #conns = new Set<H2Conn>();
+  readonly #dialSockets = new Set<tls.TLSSocket>();
+  #dialing: Promise<H2Conn | undefined> | undefined;
+  /** what ALPN chose last; HTTP/1.1 sticks until the backend is replaced */
+  #protocol: 'h2' | 'http/1.1' | undefined;
+  #pool: Pool | undefined;
+  #retired = false;
+  #destroyed = false;
+
+  constructor(key: string, target: BackendTarget, client: () => KeyPair) {
+    this.key = key;
+    this.#target = target;
+    this.#client = client;
+  }
+
+  get #authority(): string {
+    return joinHostPort(this.#target.endpoint.host, this.#target.endpoint.port);
+  }
+
+  /** Nothing open any more (a retired backend can be forgotten). */
+  get drained(): boolean {
+    return this.#conns.size === 0 && !this.#dialing && (this.#pool === undefined || this.#pool.closed);
+  }
+
+  async request(r: UpstreamRequest): Promise<UpstreamResponse> {
+    const bad = invalidHeaderError(r.headers);
+    if (bad) throw new Error(bad);
+    for (let attempt = 0; ; attempt++) {
+      if (this.#destroyed) throw new Error('service unavailable');
+      const conn = this.#protocol === 'http/1.1' ? undefined : await this.#h2conn();
+      if (!conn) return this.#h1request(r);
+      try {
+        return await this.#h2request(conn, r);
+      } catch (e) {
+        if (!(e instanceof Retryable)) throw e;
+        // a body already (partly) sent cannot be replayed; Go's transport has the same rule
+        if (attempt >= 2 || r.signal?.aborted) throw e.cause;
+      }
+    }
+  }
+
+  #h2conn(): Promise<H2Conn | undefined> {
+    for (const c of this.#conns) {
+      const max = c.session.remoteSettings.maxConcurrentStreams ?? Infinity;
+      if (c.usable && !c.session.closed && !c.session.destroyed && c.streams < max) return Promise.resolve(c);
+    }
+    this.#dialing ??= this.#dial().finally(() => {
+      this.#dialing = undefined;
+    });
+    return this.#dialing;
+  }
+
+  /** TLS with ALPN h2 + http/1.1; resolves the new h2 connection, or undefined when the backend chose HTTP/1.1. */
+  #dial(): Promise<H2Conn | undefined> {
+    const t = this.#target;
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        ...tlsOptions(t, this.#client()),
+        host: t.endpoint.host,
+        port: t.endpoint.port,
+        ALPNProtocols: ['h2', 'http/1.1'],
+      });
+      this.#dialSockets.add(socket);
+      const timer = setTimeout(() => {
+        socket.destroy(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }));
+      }, CONNECT_TIMEOUT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#dialSockets.delete(socket);
+        socket.off('error', fail);
+        socket.off('close', closed);
+      };
+      const fail = (e: Error): void => {
+        done();
+        socket.destroy();
+        reject(e);
+      };
+      const closed = (): void => {
+        fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      };
+      socket.on('error', fail);
+      socket.on('close', closed);
+      socket.once('secureConnect', () => {
+        done();
+        if (this.#destroyed) {
+          socket.destroy();
+          reject(new Error('service unavailable'));
+          return;
+        }
+        if (socket.alpnProtocol !== 'h2') {
+          socket.destroy();
+          this.#protocol = 'http/1.1';
+          resolve(undefined);
+          return;
+        }
+        this.#protocol = 'h2';
+        resolve(this.#adopt(socket));
+      });
+    });
+  }
+
+  #adopt(socket: tls.TLSSocket): H2Conn {
+    const session = http2.connect(`https://${this.#authority}`, {
+      createConnection: () => socket,
+      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
+      maxSessionMemory: 64,
+    });
+    const conn: H2Conn = { session, streams: 0, usable: !this.#retired };
+    this.#conns.add(conn);
+    const unusable = (): void => {
+      conn.usable = false;
+    };
+    // the streams carry the error to their requests; the session is just not used again
+    session.on('error', unusable);
+    session.on('goaway', unusable);
+    session.on('frameError', () => undefined);
+    session.on('close', () => {
+      unusable();
+      clearTimeout(conn.ping);
+      this.#conns.delete(conn);
+    });
+    session.once('connect', () => {
+      try {
+        session.setLocalWindowSize(SESSION_WINDOW);
+      } catch {
+        // a session torn down in between: its close handler cleans up
+      }
+    });
+    session.setTimeout(READ_IDLE_MS, () => {
+      this.#readIdle(conn);
+    });
+    return conn;
+  }
+
+  #readIdle(conn: H2Conn): void {
+    const s = conn.session;
+    if (s.closed || s.destroyed) return;
+    if (conn.streams === 0) {
+      conn.usable = false;
+      s.close();
+      return;
+    }
+    // streams open but silent (a quiet watch): a ping tells a live backend from a vanished one
+    if (conn.ping) return;
+    conn.ping = setTimeout(() => {
+      s.destroy(new Error('http2: client connection lost'));
+    }, PING_TIMEOUT_MS);
+    const sent = s.ping((err) => {
+      clearTimeout(conn.ping);
+      conn.ping = undefined;
+      if (err && !s.destroyed) s.destroy(err);
+    });
+    if (!sent) {
+      clearTimeout(conn.ping);
+      conn.ping = undefined;
+    }
+  }
+
+  #h2request(conn: H2Conn, r: UpstreamRequest): Promise<UpstreamResponse> {
+    const headers: http2.OutgoingHttpHeaders = {
+      ...h2RequestHeaders(r.headers),
+      ':method': r.method,
+      ':path': r.path,
+      ':scheme': 'https',
+      ':authority': this.#authority,
+    };
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = conn.session.request(headers, { endStream: !r.body });
+    } catch (e) {
+      // a session that went away between the pick and the request: nothing was sent
+      if (conn.session.closed || conn.session.destroyed) {
+        conn.usable = false;
+        return Promise.reject(new Retryable(e));
+      }
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    conn.streams++;
+    if (this.#retired) conn.session.close();
+    // errors reach the caller through the promise below or through the body's consumer
+    stream.on('error', () => undefined);
+    const signal = r.signal;
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let settled = false;
+      let sentBody = false;
+      const settle = (e: unknown): void => {
+        if (settled) return;
+        settled = true;
+        reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      const onAbort = (): void => {
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        if (!stream.destroyed) stream.destroy();
+        settle(signal?.reason ?? new Error('aborted'));
+      };
+      stream.once('close', () => {
+        conn.streams--;
+        signal?.removeEventListener('abort', onAbort);
+        const code = stream.rstCode ?? 0;
+        if (code === http2.constants.NGHTTP2_REFUSED_STREAM && !sentBody) {
+          settle(new Retryable(new Error(streamErrorText(stream.id, code))));
+        } else if (code !== 0 && code !== http2.constants.NGHTTP2_CANCEL) {
+          settle(new Error(streamErrorText(stream.id, code)));
+        } else {
+          settle(Object.assign(new Error('unexpected EOF'), { code: 'ECONNRESET' }));
+        }
+      });
+      stream.once('error', (e: NodeJS.ErrnoException) => {
+        // a stream above the GOAWAY's last stream id was never processed
+        settle(e.code === 'ERR_HTTP2_GOAWAY_SESSION' && !sentBody ? new Retryable(e) : e);
+      });
+      stream.once('response', (h, _flags, raw) => {
+        if (settled) return;
+        settled = true;
+        resolve({ statusCode: Number(h[':status']), headers: headersFromRaw(raw), body: stream, httpVersion: '2.0' });
+      });
+      if (signal) {
+        if (signal.aborted) {
+          onAbort();
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (r.body) {
+        sentBody = true;
+        const body = r.body;
+        body.pipe(stream);
+        // a client that goes away mid-upload cancels the upstream stream instead of ending it short
+        finished(body, (err) => {
+          if (err && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        });
+      }
+    });
+  }
+
+  async #h1request(r: UpstreamRequest): Promise<UpstreamResponse> {
+    if (this.#destroyed) throw new Error('service unavailable');
+    this.#pool ??= new Pool(`https://${this.#authority}`, {
+      connect: { ...tlsOptions(this.#target, this.#client()), timeout: CONNECT_TIMEOUT_MS },
+      // kube's proxy transport has no response timeouts: watches and logs -f stay open indefinitely
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: READ_IDLE_MS,
+    });
+    const pool = this.#pool;
+    const pending = pool.request({
+      path: r.path,
+      method: r.method,
+      headers: r.headers,
+      body: r.body ?? null,
+      signal: r.signal ?? null,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    // a retired pool lets the requests it has finish
+    if (this.#retired) pool.close().catch(() => undefined);
+    const up = await pending;
+    return { statusCode: up.statusCode, headers: up.headers, body: up.body, httpVersion: '1.1' };
+  }
+
+  /** No new requests; open ones (watches) run to their end, then the connections close. */
+  retire(): void {
+    this.#retired = true;
+    for (const c of this.#conns) {
+      c.usable = false;
+      if (!c.session.closed) c.session.close();
+    }
+    this.#pool?.close().catch(() => undefined);
+  }
+
+  async destroy(): Promise<void> {
+    this.#destroyed = true;
+    this.#retired = true;
+    for (const s of this.#dialSockets) s.destroy();
+    this.#dialSockets.clear();
+    const closing: Promise<unknown>[] = [];
+    for (const c of this.#conns) {
+      clearTimeout(c.ping);
+      const s = c.session;
+      if (s.destroyed) continue;
+      closing.push(
+        new Promise<void>((resolve) => {
+          s.once('close', resolve);
+        }),
+      );
+      s.destroy();
+    }
+    if (this.#pool && !this.#pool.destroyed) closing.push(this.#pool.destroy().catch(() => undefined));
+    await Promise.allSettled(closing);
+  }
 }
 
 const MAX_UPGRADE_HEAD = 64 * 1024;
 
 export class Backends {
   readonly #client: () => KeyPair;
-  readonly #pools = new Map<string, PoolEntry>();
+  readonly #backends = new Map<string, Backend>();
   readonly #sockets = new Set<Duplex>();
-  readonly #retired = new Set<Pool>();
+  readonly #retired = new Set<Backend>();
   #closed = false;
 
   constructor(client: () => KeyPair) {
     this.#client = client;
   }
 
-  /** The pool of APIService `name` for `target`; a changed target replaces (and drains) the old pool. */
-  pool(name: string, target: BackendTarget): Pool {
+  /** The backend of APIService `name` for `target`; a changed target replaces (and drains) the old one. */
+  #backend(name: string, target: BackendTarget): Backend {
     const key = targetKey(target);
-    const cur = this.#pools.get(name);
-    if (cur?.key === key && !cur.pool.closed) return cur.pool;
+    const cur = this.#backends.get(name);
+    if (cur?.key === key) return cur;
     if (cur) this.#retire(cur);
-    const c = this.#client();
-    const pool = new Pool(`https://${joinHostPort(target.endpoint.host, target.endpoint.port)}`, {
-      allowH2: true,
-      connect: { ...tlsOptions(target, c), timeout: 30_000 },
-      // kube's proxy transport has no response timeouts: watches and logs -f stay open indefinitely
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: 30_000,
-    });
-    this.#pools.set(name, { key, pool });
-    return pool;
+    const b = new Backend(key, target, this.#client);
+    this.#backends.set(name, b);
+    return b;
   }
 
-  /** Drop the pool of APIService `name` (spec, Service or Endpoints changed, or it was deleted). */
+  /** Send one request to the backend of APIService `name`; rejects with a transport error (see goErrorText). */
+  async request(name: string, target: BackendTarget, r: UpstreamRequest): Promise<UpstreamResponse> {
+    if (this.#closed) throw new Error('service unavailable');
+    return this.#backend(name, target).request(r);
+  }
+
+  /** Drop the connections of APIService `name` (spec, Service or Endpoints changed, or it was deleted). */
   evict(name: string): void {
-    const cur = this.#pools.get(name);
+    const cur = this.#backends.get(name);
     if (!cur) return;
-    this.#pools.delete(name);
+    this.#backends.delete(name);
     this.#retire(cur);
   }
 
-  #retire(e: PoolEntry): void {
-    // in-flight requests (watches) may finish on the old pool; new ones go to the new one
-    this.#retired.add(e.pool);
-    e.pool
-      .close()
-      .catch(() => undefined)
-      .finally(() => this.#retired.delete(e.pool));
+  #retire(b: Backend): void {
+    // in-flight requests (watches) may finish on the old connections; new ones go to the new backend
+    b.retire();
+    for (const r of this.#retired) if (r.drained) this.#retired.delete(r);
+    if (!b.drained) this.#retired.add(b);
   }
 
   /** Forward a (non-upgrade) request and stream the answer back. */
@@ -218,16 +600,14 @@ export class Backends {
       if (!res.writableFinished) ac.abort();
     };
     res.on('close', onClose);
-    let upstream: Awaited<ReturnType<Pool['request']>>;
+    let upstream: UpstreamResponse;
     try {
-      upstream = await this.pool(name, target).request({
+      upstream = await this.request(name, target, {
         path,
-        method: method,
+        method,
         headers,
-        body: hasBody(req, method) ? (req as unknown as Readable) : null,
+        body: hasBody(req, method) ? req : null,
         signal: ac.signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
       });
     } catch (e) {
       res.off('close', onClose);
@@ -349,12 +729,12 @@ export class Backends {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const pools = [...[...this.#pools.values()].map((e) => e.pool), ...this.#retired];
-    this.#pools.clear();
+    const all = [...this.#backends.values(), ...this.#retired];
+    this.#backends.clear();
     this.#retired.clear();
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
-    await Promise.allSettled(pools.map((p) => p.destroy()));
+    await Promise.allSettled(all.map((b) => b.destroy()));
   }
 }
 

@@ -143,14 +143,22 @@ export function invalidHeaderError(headers: OutHeaders): string | undefined {
   for (const [name, value] of Object.entries(headers)) {
     for (const v of Array.isArray(value) ? value : [value]) {
       // eslint-disable-next-line no-control-regex
-      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(v)) return `net/http: invalid header field value for "${canonicalHeaderKey(name)}"`;
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(v))
+        return `net/http: invalid header field value for "${canonicalHeaderKey(name)}"`;
     }
   }
   return undefined;
 }
 
 /** Fields h2 forbids in requests (RFC 9113 §8.2.2); `te` survives only as `trailers`. */
-const H2_CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+const H2_CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
 
 /** Request headers for an h2 stream: no connection-specific fields; repeated values stay arrays (one field each). */
 export function h2RequestHeaders(headers: OutHeaders): OutHeaders {

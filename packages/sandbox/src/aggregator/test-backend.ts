@@ -1,9 +1,13 @@
 // Test support: a tiny aggregated apiserver for group example.test/v1 (discovery, a `widgets` list,
-// a streaming watch and an echoing upgrade endpoint) on 127.0.0.1 with h2 + HTTP/1.1, that records
-// what arrives (headers, protocol, the presented client certificate) so tests can check the proxy.
+// a streaming watch, a large flow-controlled download and an echoing upgrade endpoint) on 127.0.0.1
+// with h2 + HTTP/1.1 (or HTTP/1.1 only), that records what arrives (headers as parsed and as sent,
+// protocol, connection, the presented client certificate) so tests can check the proxy.
 
 import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
+import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
 import { createCA, type KeyPair } from '../pki/pki.ts';
 import { listen, tlsSocketOf, type Listener, type Req, type Res } from '../server/listener.ts';
 
@@ -11,7 +15,11 @@ export interface Seen {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  /** the header fields exactly as they arrived: name, value, name, value... */
+  rawHeaders: string[];
   httpVersion: string;
+  /** client port of the connection that carried the request */
+  remotePort: number | undefined;
   /** CN of a client certificate that verified against the trusted requestheader CA */
   clientCN: string | undefined;
   authorized: boolean;
@@ -24,6 +32,12 @@ export interface TestBackend {
   seen: Seen[];
   /** number of currently open watch responses */
   openWatches(): number;
+  /** bytes the `big` endpoint has handed to its response so far, and whether it wrote them all */
+  big(): { written: number; done: boolean };
+  /** GOAWAY and close every h2 session (graceful: open streams finish) */
+  goawaySessions(): void;
+  /** tear every connection down at once, open streams included */
+  destroyConnections(): void;
   close(): Promise<void>;
 }
 
@@ -68,6 +82,8 @@ export async function startTestBackend(opts: {
   clientCA: string;
   dnsNames?: string[];
   serving?: KeyPair & { ca: string };
+  /** offer only HTTP/1.1 in ALPN (an apiserver built without h2) */
+  http1Only?: boolean;
 }): Promise<TestBackend> {
   let serving = opts.serving;
   if (!serving) {
@@ -82,15 +98,27 @@ export async function startTestBackend(opts: {
   }
   const seen: Seen[] = [];
   const watches = new Set<Res>();
+  const sessions = new Set<http2.Http2Session>();
+  const sockets = new Set<Duplex>();
+  const big = { written: 0, done: false };
   const record = (req: Req | http.IncomingMessage): void => {
     const s = tlsSocketOf(req);
+    if ('stream' in req && req.stream) {
+      const session = req.stream.session;
+      if (session && !sessions.has(session)) {
+        sessions.add(session);
+        session.on('close', () => sessions.delete(session));
+      }
+    }
     const cert = s?.authorized ? s.getPeerX509Certificate() : undefined;
     const cn = cert ? /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] : undefined;
     seen.push({
       method: req.method ?? '',
       path: req.url ?? '',
       headers: { ...req.headers },
+      rawHeaders: [...req.rawHeaders],
       httpVersion: req.httpVersion,
+      remotePort: s?.remotePort,
       clientCN: cn,
       authorized: Boolean(s?.authorized),
     });
@@ -126,6 +154,27 @@ export async function startTestBackend(opts: {
       });
       return;
     }
+    if (p === '/apis/example.test/v1/big') {
+      // `mb` MiB in 64 KiB chunks, written only as fast as the reader takes them
+      const total = Number(url.searchParams.get('mb') ?? '1') << 20;
+      const chunk = Buffer.alloc(64 << 10, 0x61);
+      big.written = 0;
+      big.done = false;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      const pump = (): void => {
+        while (big.written < total) {
+          big.written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        big.done = true;
+        res.end();
+      };
+      pump();
+      return;
+    }
     if (p === '/apis/example.test/v1/echo' && req.method === 'POST') {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -156,20 +205,67 @@ export async function startTestBackend(opts: {
     if (head.length) socket.write(head);
     socket.pipe(socket);
   };
-  const l: Listener = await listen({
-    cert: serving.cert,
-    key: serving.key,
-    clientCA: [opts.clientCA],
-    host: '127.0.0.1',
-    port: 0,
-    onRequest,
-    onUpgrade,
-  });
+  let l: Pick<Listener, 'port' | 'close'>;
+  if (opts.http1Only) {
+    const srv = https.createServer(
+      {
+        cert: serving.cert,
+        key: serving.key,
+        ca: [opts.clientCA],
+        requestCert: true,
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      },
+      (req, res) => {
+        onRequest(req, res);
+      },
+    );
+    srv.on('upgrade', onUpgrade);
+    srv.on('secureConnection', (s: Duplex) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    l = {
+      port: (srv.address() as AddressInfo).port,
+      close: () =>
+        new Promise<void>((r) => {
+          srv.close(() => {
+            r();
+          });
+          for (const s of sockets) s.destroy();
+        }),
+    };
+  } else {
+    l = await listen({
+      cert: serving.cert,
+      key: serving.key,
+      clientCA: [opts.clientCA],
+      host: '127.0.0.1',
+      port: 0,
+      onRequest: (req, res) => {
+        const s = tlsSocketOf(req);
+        if (s && !sockets.has(s)) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+        }
+        onRequest(req, res);
+      },
+      onUpgrade,
+    });
+  }
   return {
     port: l.port,
     ca: serving.ca,
     seen,
     openWatches: () => watches.size,
+    big: () => ({ ...big }),
+    goawaySessions: () => {
+      for (const s of sessions) s.close();
+    },
+    destroyConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: () => l.close(),
   };
 }

@@ -88,7 +88,9 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
           terminationMessagePolicy: 'File',
           resources: {},
           ...c,
-          ...(Array.isArray(c.ports) ? { ports: (c.ports as Record<string, unknown>[]).map((p) => ({ protocol: 'TCP', ...p })) } : {}),
+          ...(Array.isArray(c.ports)
+            ? { ports: (c.ports as Record<string, unknown>[]).map((p) => ({ protocol: 'TCP', ...p })) }
+            : {}),
         }));
       }
       obj.spec = spec;
@@ -102,7 +104,12 @@ export function prepareForCreate(info: ResourceInfo, obj: KubeObject): void {
       spec.progressDeadlineSeconds ??= 600;
       const strategy = (spec.strategy ?? {}) as Record<string, unknown>;
       strategy.type ??= 'RollingUpdate';
-      if (strategy.type === 'RollingUpdate') strategy.rollingUpdate = { maxSurge: '25%', maxUnavailable: '25%', ...(strategy.rollingUpdate as object | undefined) };
+      if (strategy.type === 'RollingUpdate')
+        strategy.rollingUpdate = {
+          maxSurge: '25%',
+          maxUnavailable: '25%',
+          ...(strategy.rollingUpdate as object | undefined),
+        };
       spec.strategy = strategy;
       obj.spec = spec;
       break;

@@ -136,6 +136,9 @@ before(async () => {
   cluster = sb.clusters.get('c1')!;
   // clusters come with a kubelet now; install one only where the sandbox did not
   uninstall = kubeletFor(cluster) ? () => undefined : installKubelet(cluster, { maxStopDelayMs: 100 });
+  // replace the cluster's own streaming interceptor by one with a short stream-creation timeout
+  const own = cluster.interceptors.findIndex((i) => 'portForward' in i);
+  if (own >= 0) (cluster.interceptors.splice(own, 1)[0] as unknown as { closeAll(): void }).closeAll();
   pf = portForwardInterceptor({ streamCreationTimeoutMs: 500 });
   cluster.interceptors.push(pf);
   const manifest = JSON.stringify({
@@ -550,4 +553,36 @@ test('SPDY exec: protocol versions before v4 report failures as bare text', asyn
   assert.equal(missing.status, 400);
   const wrong = await upgradeRequest(path, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v9.channel.k8s.io' });
   assert.equal(wrong.status, 403);
+});
+
+test('SPDY exec v4 with a TTY: waits for the resize stream, reports a JSON status', async () => {
+  const path = '/api/v1/namespaces/default/pods/web/exec?command=echo&command=tty&stdout=true&tty=true';
+  const r = await upgradeRequest(path, {
+    upgrade: 'SPDY/3.1',
+    'x-stream-protocol-version': 'v4.channel.k8s.io, v3.channel.k8s.io',
+  });
+  assert.equal(r.status, 101);
+  assert.equal(r.headers['x-stream-protocol-version'], 'v4.channel.k8s.io');
+  const session = new SpdySession(r.socket!, { server: false });
+  const closed = once(session, 'close');
+  const error = session.openStream({ streamtype: 'error' });
+  const stdout = session.openStream({ streamtype: 'stdout' });
+  await Promise.all([error.waitReply(), stdout.waitReply()]);
+  let early = '';
+  const onEarly = (c: Buffer): void => {
+    early += c.toString();
+  };
+  stdout.on('data', onEarly);
+  // nothing runs before the resize stream exists
+  await new Promise((res) => setTimeout(res, 100));
+  assert.equal(early, '');
+  stdout.off('data', onEarly);
+  const out = readAll(stdout);
+  const err = readAll(error);
+  const resize = session.openStream({ streamtype: 'resize' });
+  await resize.waitReply();
+  resize.write('{"Width":100,"Height":30}\n');
+  assert.equal((await out).replace(/\r\n/g, '\n'), 'tty\n');
+  assert.deepEqual(JSON.parse(await err), { metadata: {}, status: 'Success' });
+  await closed;
 });

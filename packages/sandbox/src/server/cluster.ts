@@ -46,6 +46,7 @@ import { impersonate } from '../auth/impersonation.ts';
 import { reviews } from '../auth/reviews.ts';
 import { installControllers } from '../controllers/controllers.ts';
 import { installKubelet } from '../kubelet/kubelet.ts';
+import { portForwardInterceptor } from '../kubelet/portforward.ts';
 import { installAggregator, type Aggregator, type AggregatorOptions } from '../aggregator/aggregator.ts';
 
 export interface ClusterOptions {
@@ -110,6 +111,7 @@ export class SandboxCluster {
   #stopControllers: (() => void) | undefined;
   #aggregator: Aggregator | undefined;
   #stopKubelet: (() => void) | undefined;
+  #streaming: { closeAll(): void } | undefined;
   readonly #extraClientCAs: string[] = [];
 
   private constructor(opts: ClusterOptions, ca: CertificateAuthority, serving: KeyPair, admin: KeyPair) {
@@ -158,8 +160,13 @@ export class SandboxCluster {
     const c = new SandboxCluster(opts, ca, serving, admin);
     c.#stopControllers = installControllers(c);
     c.#aggregator = await installAggregator(c, opts.aggregator);
-    if (opts.kubelet !== false)
+    if (opts.kubelet !== false) {
       c.#stopKubelet = installKubelet(c, { kubeletVersion: c.version.gitVersion.replace(/-sandbox$/, '') });
+      // port-forward (SPDY, SPDY over WebSocket, v4 channels) and SPDY exec/attach for older clients
+      const streaming = portForwardInterceptor();
+      c.interceptors.push(streaming);
+      c.#streaming = streaming;
+    }
     return c;
   }
 
@@ -213,6 +220,7 @@ export class SandboxCluster {
   }
 
   async stop(): Promise<void> {
+    this.#streaming?.closeAll();
     this.#stopKubelet?.();
     await this.#aggregator?.stop();
     this.#stopControllers?.();
@@ -365,7 +373,12 @@ export class SandboxCluster {
         res.end();
         return;
       }
-      res.writeHead(200, { 'content-type': format === 'protobuf' ? OPENAPI_V2_PROTOBUF_CONTENT_TYPE : 'application/json', etag, vary: 'Accept', 'content-length': String(body.length) });
+      res.writeHead(200, {
+        'content-type': format === 'protobuf' ? OPENAPI_V2_PROTOBUF_CONTENT_TYPE : 'application/json',
+        etag,
+        vary: 'Accept',
+        'content-length': String(body.length),
+      });
       res.end(body);
       return;
     }
