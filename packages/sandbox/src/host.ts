@@ -16,6 +16,8 @@ export interface SandboxOptions {
   bookmarkIntervalMs?: number;
   tokens?: ClusterOptions['tokens'];
   watchHistorySize?: number;
+  /** run a kubelet in each cluster (default true) */
+  kubelet?: boolean;
 }
 
 export interface Sandbox {
@@ -53,6 +55,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
         bookmarkIntervalMs: opts.bookmarkIntervalMs,
         tokens: opts.tokens,
         watchHistorySize: opts.watchHistorySize,
+        kubelet: opts.kubelet,
       });
       i++;
       clusters.set(name, c);

@@ -273,3 +273,29 @@ test('watch replays from a resourceVersion, follows selectors, and answers 410 w
     400,
   );
 });
+
+test('Secret stringData is folded into data and never stored', () => {
+  const { rest, req } = setup();
+  const s = rest.create({
+    ...req('secrets'),
+    body: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { a: 'eA==' },
+      stringData: { b: 'hello', a: 'y' },
+    },
+  }).body as KubeObject;
+  assert.deepEqual(s.data, { a: Buffer.from('y').toString('base64'), b: Buffer.from('hello').toString('base64') });
+  assert.equal(s.stringData, undefined);
+  assert.equal(s.type, 'Opaque');
+});
+
+test('a watch ends when its storage is terminated (CRD deleted)', () => {
+  const { rest, req } = setup();
+  const s = sink();
+  rest.watch(req('configmaps'), s, { bookmarkIntervalMs: 0 });
+  assert.equal(s.ended, false);
+  rest.store.terminateWatches('configmaps');
+  assert.equal(s.ended, true);
+});

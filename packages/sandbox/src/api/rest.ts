@@ -9,7 +9,14 @@ import { errors, ApiError, successStatus, type GroupResource } from '../errors/s
 import { CompactedError, thaw, type Store, type StoreEvent } from '../store/store.ts';
 import type { KubeObject, ResourceInfo, UserInfo } from './types.ts';
 import { apiVersionOf, storageKey, type ResourceRegistry } from './registry.ts';
-import { allowCreateOnUpdate, prepareForCreate, prepareForUpdate, specOf, tracksGeneration } from './strategy.ts';
+import {
+  allowCreateOnUpdate,
+  mergeStringData,
+  prepareForCreate,
+  prepareForUpdate,
+  specOf,
+  tracksGeneration,
+} from './strategy.ts';
 import { parseLabelSelector, matches as labelsMatch, type LabelSelector } from '../machinery/labels.ts';
 import {
   parseFieldSelector,
@@ -241,7 +248,10 @@ export class RestStorage {
     };
     let unsubscribe: () => void;
     try {
-      unsubscribe = this.store.watch(key, fromRV, listener);
+      unsubscribe = this.store.watch(key, fromRV, listener, () => {
+        stop();
+        sink.end();
+      });
     } catch (e) {
       if (e instanceof CompactedError) {
         // kube-apiserver answers 200 and sends the error as the first (and only) event
@@ -380,6 +390,8 @@ export class RestStorage {
     if (!['Ignore', 'Warn', 'Strict'].includes(fv))
       throw errors.badRequest(`fieldValidation parameter unsupported: ${fv}`);
     const info = r.info;
+    // kube folds Secret stringData into data while decoding, before validation
+    if (storageKey(info) === 'secrets') mergeStringData(obj);
     if (info.crd) {
       const schema = info.crd.schema;
       if (schema) {

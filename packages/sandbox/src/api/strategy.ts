@@ -151,7 +151,9 @@ export function prepareForUpdate(
     labels['kubernetes.io/metadata.name'] = next.metadata.name!;
     next.metadata.labels = labels;
   }
-  if (storageKey(info) === 'secrets' && (next.type === undefined || next.type === '')) next.type = old.type;
+  if (storageKey(info) === 'secrets') {
+    if (next.type === undefined || next.type === '') next.type = old.type;
+  }
   return next;
 }
 
@@ -159,4 +161,17 @@ export function prepareForUpdate(
 function imagePullPolicyFor(image: string): string {
   const lastSegment = image.slice(image.lastIndexOf('/') + 1);
   return image.endsWith(':latest') || !lastSegment.includes(':') ? 'Always' : 'IfNotPresent';
+}
+
+/** Secret `stringData` is write-only: its entries overwrite `data` (base64-encoded) and it is dropped. */
+export function mergeStringData(secret: KubeObject): void {
+  const sd = secret.stringData;
+  if (sd === undefined || sd === null) return;
+  delete secret.stringData;
+  if (typeof sd !== 'object' || Array.isArray(sd)) return;
+  const data = { ...((secret.data as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(sd as Record<string, unknown>)) {
+    if (typeof v === 'string') data[k] = Buffer.from(v, 'utf8').toString('base64');
+  }
+  secret.data = data;
 }

@@ -128,6 +128,8 @@ export function installControllers(c: SandboxCluster): () => void {
       if (first) {
         const key = `${first.resource}.${first.group}`;
         for (const o of c.store.list(key)) c.rest.systemRemove(key, o.metadata.namespace, o.metadata.name!);
+        // the resource's storage is gone: open watches end, as kube-apiserver closes them
+        c.store.terminateWatches(key);
       }
       c.registry.setCrd(name, []);
       c.openapi.invalidate();

@@ -67,7 +67,7 @@ async function getPod(name: string): Promise<KubeObject> {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kubelet-test-'));
-  sb = await startSandbox({ clusters: ['c1'], dir });
+  sb = await startSandbox({ clusters: ['c1'], dir, kubelet: false });
   cluster = sb.clusters.get('c1')!;
   uninstall = installKubelet(cluster, { maxStopDelayMs: 200 });
   initialHandles = sockets();

@@ -45,6 +45,7 @@ export class Store {
   #historyStart = 0;
   readonly #historySize: number;
   readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #terminators = new Map<string, Set<() => void>>();
 
   constructor(opts: StoreOptions = {}) {
     this.#historySize = opts.historySize ?? 20000;
@@ -149,7 +150,7 @@ export class Store {
    * replayed synchronously first. Throws CompactedError when fromRV is older than the kept history.
    * Returns the unsubscribe function.
    */
-  watch(gr: string, fromRV: number, listener: Listener): () => void {
+  watch(gr: string, fromRV: number, listener: Listener, onTerminate?: () => void): () => void {
     if (fromRV < this.oldestResumable) throw new CompactedError(fromRV, this.oldestResumable);
     for (let i = this.#historyStart; i < this.#history.length; i++) {
       const ev = this.#history[i]!;
@@ -161,9 +162,22 @@ export class Store {
       this.#listeners.set(gr, set);
     }
     set.add(listener);
+    let terms = this.#terminators.get(gr);
+    if (onTerminate) {
+      if (!terms) this.#terminators.set(gr, (terms = new Set()));
+      terms.add(onTerminate);
+    }
     return () => {
       set.delete(listener);
+      if (onTerminate) terms?.delete(onTerminate);
     };
+  }
+
+  /** End every watch on a type (its storage went away, e.g. the CRD was deleted), as kube does. */
+  terminateWatches(gr: string): void {
+    const terms = this.#terminators.get(gr);
+    this.#terminators.delete(gr);
+    for (const t of terms ?? []) t();
   }
 }
 
