@@ -18,6 +18,8 @@ export interface SandboxOptions {
   watchHistorySize?: number;
   /** run a kubelet in each cluster (default true) */
   kubelet?: boolean;
+  /** aggregation-layer settings (probe intervals) for every cluster */
+  aggregator?: ClusterOptions['aggregator'];
 }
 
 export interface Sandbox {
@@ -56,6 +58,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
         tokens: opts.tokens,
         watchHistorySize: opts.watchHistorySize,
         kubelet: opts.kubelet,
+        aggregator: opts.aggregator,
       });
       i++;
       clusters.set(name, c);

@@ -140,9 +140,10 @@ before(async () => {
     clusters: ['hub'],
     dir,
     tokens: { 'tok-123': { username: 'token-user', groups: ['team-a'] } },
+    aggregator: { probeIntervalMs: 200, probeTimeoutMs: 2000 },
   });
   hub = sb.clusters.get('hub')!;
-  agg = await installAggregator(hub, { probeIntervalMs: 200, probeTimeoutMs: 2000 });
+  agg = hub.aggregator;
   const cm = hub.store.get('configmaps', 'kube-system', 'extension-apiserver-authentication')!;
   backend = await startTestBackend({ clientCA: (cm.data as Record<string, string>)['requestheader-client-ca-file']! });
   await apply({

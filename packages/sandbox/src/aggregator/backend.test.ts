@@ -45,6 +45,10 @@ function target(over: Partial<BackendTarget> = {}): BackendTarget {
   };
 }
 
+function targetOf(be: TestBackend): BackendTarget {
+  return target({ endpoint: { host: '127.0.0.1', port: be.port }, ca: be.ca });
+}
+
 /** A plain HTTP front that hands every request to `Backends`, as the cluster's interceptor does. */
 async function front(
   b: Backends,
@@ -149,7 +153,7 @@ test('a user with several groups and extras arrives as one field per value', asy
   for (const p of protocols()) {
     await t.test(p.name, async () => {
       const b = new Backends(() => fp.client);
-      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }), many);
+      const f = await front(b, () => targetOf(p.be), many);
       try {
         const r = await get(`${f.url}/apis/example.test/v1`, { 'x-remote-group': 'evil' });
         assert.equal(r.status, 200);
@@ -174,7 +178,7 @@ test('watch events are relayed as they come and a client abort closes the upstre
   for (const p of protocols()) {
     await t.test(p.name, async () => {
       const b = new Backends(() => fp.client);
-      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }));
+      const f = await front(b, () => targetOf(p.be));
       try {
         const ac = new AbortController();
         const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`, {
@@ -201,7 +205,7 @@ test('a backend that drops the connection mid-watch ends the response abnormally
   for (const p of protocols()) {
     await t.test(p.name, async () => {
       const b = new Backends(() => fp.client);
-      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }));
+      const f = await front(b, () => targetOf(p.be));
       try {
         const r = await fetch(`${f.url}/apis/example.test/v1/namespaces/default/widgets?watch=true`);
         const reader = r.body!.getReader();
@@ -273,12 +277,12 @@ test('flow control: a client that stops reading stalls the backend, and everythi
   for (const p of protocols()) {
     await t.test(p.name, async () => {
       const b = new Backends(() => fp.client);
-      const f = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: p.be.port } }));
+      const f = await front(b, () => targetOf(p.be));
       const mb = 64;
       try {
         const r = await fetch(`${f.url}/apis/example.test/v1/big?mb=${mb}`);
         assert.equal(r.status, 200);
-        const reader = r.body!.getReader();
+        const reader: ReadableStreamDefaultReader<Uint8Array> = r.body!.getReader();
         let got = (await reader.read()).value?.length ?? 0;
         // nobody reads: the windows and socket buffers fill up and the backend has to wait
         let last = -1;
@@ -322,7 +326,7 @@ test('request() returns the status, repeated response fields and a streaming bod
   const b = new Backends(() => fp.client);
   try {
     for (const p of protocols()) {
-      const r = await b.request(`v1.${p.name}`, target({ endpoint: { host: '127.0.0.1', port: p.be.port } }), {
+      const r = await b.request(`v1.${p.name}`, targetOf(p.be), {
         method: 'GET',
         path: '/apis/example.test/v1/nothing',
         headers: { accept: 'application/json' },
@@ -496,7 +500,7 @@ test('goErrorText', () => {
 test('no sockets stay open after close', async () => {
   const b = new Backends(() => fp.client);
   const f = await front(b, () => target());
-  const f1 = await front(b, () => target({ endpoint: { host: '127.0.0.1', port: backend1.port } }));
+  const f1 = await front(b, () => targetOf(backend1));
   await get(`${f.url}/apis/example.test/v1`);
   await get(`${f1.url}/apis/example.test/v1`);
   // an evicted (draining) backend is closed too

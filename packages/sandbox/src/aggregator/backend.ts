@@ -14,8 +14,8 @@
 import * as tls from 'node:tls';
 import * as http2 from 'node:http2';
 import type * as http from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { finished, pipeline, Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { KeyPair } from '../pki/pki.ts';
 import type { Req, Res } from '../server/listener.ts';
@@ -230,6 +230,49 @@ function streamErrorText(id: number | undefined, code: number): string {
   return `stream error: stream ID ${String(id ?? 0)}; ${H2_ERROR_NAMES[code] ?? `unknown error code 0x${code.toString(16)}`}; received from peer`;
 }
 
+function cancel(stream: http2.ClientHttp2Stream): void {
+  if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  if (!stream.destroyed) stream.destroy();
+}
+
+/**
+ * The response body of an h2 stream. node ends a stream's readable side even when the connection
+ * under it dies (RST_STREAM CANCEL, no END_STREAM seen), which would pass a truncated body off as
+ * complete; this one ends only for a stream that closed cleanly and errors otherwise, so the proxy
+ * aborts its own response as Go's ReverseProxy does. Reading is paused with the consumer, and a
+ * paused stream holds back its WINDOW_UPDATEs.
+ */
+function h2Body(stream: http2.ClientHttp2Stream): Readable {
+  let ended = false;
+  const body = new Readable({
+    read() {
+      stream.resume();
+    },
+    destroy(err, cb) {
+      cancel(stream);
+      cb(err);
+    },
+  });
+  stream.on('data', (chunk: Buffer) => {
+    if (!body.push(chunk)) stream.pause();
+  });
+  stream.on('end', () => {
+    ended = true;
+  });
+  stream.on('close', () => {
+    if (body.destroyed) return;
+    const code = stream.rstCode;
+    if (ended && code === http2.constants.NGHTTP2_NO_ERROR) body.push(null);
+    else
+      body.destroy(
+        code === http2.constants.NGHTTP2_NO_ERROR || code === http2.constants.NGHTTP2_CANCEL
+          ? Object.assign(new Error('unexpected EOF'), { code: 'ECONNRESET' })
+          : new Error(streamErrorText(stream.id, code)),
+      );
+  });
+  return body;
+}
+
 interface H2Conn {
   session: http2.ClientHttp2Session;
   /** open streams */
@@ -282,8 +325,9 @@ class Backend {
       try {
         return await this.#h2request(conn, r);
       } catch (e) {
+        // only a request the backend provably never saw is sent again (Retryable is never made
+        // once body bytes went out: a stream cannot be replayed), as Go's transport does
         if (!(e instanceof Retryable)) throw e;
-        // a body already (partly) sent cannot be replayed; Go's transport has the same rule
         if (attempt >= 2 || r.signal?.aborted) throw e.cause;
       }
     }
@@ -438,10 +482,12 @@ class Backend {
         settled = true;
         reject(e instanceof Error ? e : new Error(String(e)));
       };
+      let body: Readable | undefined;
       const onAbort = (): void => {
-        if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-        if (!stream.destroyed) stream.destroy();
-        settle(signal?.reason ?? new Error('aborted'));
+        const reason: unknown = signal?.reason ?? new Error('aborted');
+        if (body) body.destroy(reason instanceof Error ? reason : new Error(String(reason)));
+        else cancel(stream);
+        settle(reason);
       };
       stream.once('close', () => {
         conn.streams--;
@@ -462,7 +508,8 @@ class Backend {
       stream.once('response', (h, _flags, raw) => {
         if (settled) return;
         settled = true;
-        resolve({ statusCode: Number(h[':status']), headers: headersFromRaw(raw), body: stream, httpVersion: '2.0' });
+        body = h2Body(stream);
+        resolve({ statusCode: Number(h[':status']), headers: headersFromRaw(raw), body, httpVersion: '2.0' });
       });
       if (signal) {
         if (signal.aborted) {

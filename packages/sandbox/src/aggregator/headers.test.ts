@@ -2,7 +2,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeExtraKey, proxyRequestHeaders, proxyResponseHeaders, requestHead } from './headers.ts';
+import {
+  canonicalHeaderKey,
+  escapeExtraKey,
+  h2RequestHeaders,
+  headersFromRaw,
+  invalidHeaderError,
+  proxyRequestHeaders,
+  proxyResponseHeaders,
+  requestHead,
+} from './headers.ts';
 
 test('escapeExtraKey escapes like client-go headerKeyEscape', () => {
   const cases: [string, string][] = [
@@ -115,4 +124,57 @@ test('requestHead serializes repeated headers and refuses CR/LF in values', () =
     head,
     'POST /x?y=1 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nx-remote-group: a\r\nx-remote-group: b\r\nx-remote-extra-k: ok\r\n\r\n',
   );
+});
+
+test('h2RequestHeaders drops connection-specific fields and keeps repeated values apart', () => {
+  const groups = ['a', 'b', 'c'];
+  const out = h2RequestHeaders({
+    connection: 'keep-alive',
+    'keep-alive': 'timeout=5',
+    'proxy-connection': 'x',
+    'transfer-encoding': 'chunked',
+    upgrade: 'h2c',
+    Host: 'x:1',
+    ':path': '/smuggled',
+    te: 'gzip, trailers',
+    'X-Remote-Group': groups,
+    accept: 'application/json',
+  });
+  assert.deepEqual(out, { te: 'trailers', 'x-remote-group': ['a', 'b', 'c'], accept: 'application/json' });
+  assert.notEqual(out['x-remote-group'], groups, "a copy, not the caller's array");
+  assert.deepEqual(h2RequestHeaders({ te: 'gzip' }), {});
+});
+
+test('headersFromRaw keeps repeated fields as arrays and drops pseudo-headers', () => {
+  const cases: [string[], Record<string, string | string[]>][] = [
+    [[], {}],
+    [[':status', '200', 'Content-Type', 'application/json'], { 'content-type': 'application/json' }],
+    [
+      ['warning', 'a', 'Warning', 'b', 'warning', 'c', 'set-cookie', 'x=1'],
+      { warning: ['a', 'b', 'c'], 'set-cookie': 'x=1' },
+    ],
+    [['dangling'], {}],
+  ];
+  for (const [raw, want] of cases) assert.deepEqual(headersFromRaw(raw), want, JSON.stringify(raw));
+});
+
+test('invalidHeaderError refuses control characters as the Go transport does', () => {
+  const cases: [Record<string, string | string[]>, string | undefined][] = [
+    [{ 'x-remote-user': 'jane', 'x-remote-group': ['a', 'b'] }, undefined],
+    [{ 'x-remote-extra-k': 'tab\tok, ünïcode ok' }, undefined],
+    [{ 'x-remote-extra-k': ['ok', 'bad\nvalue'] }, 'net/http: invalid header field value for "X-Remote-Extra-K"'],
+    [{ 'x-remote-user': 'nul\0' }, 'net/http: invalid header field value for "X-Remote-User"'],
+    [{ 'x-remote-extra-a.b%2fc': 'del\x7f' }, 'net/http: invalid header field value for "X-Remote-Extra-A.b%2fc"'],
+  ];
+  for (const [h, want] of cases) assert.equal(invalidHeaderError(h), want, JSON.stringify(h));
+});
+
+test('canonicalHeaderKey', () => {
+  const cases: [string, string][] = [
+    ['x-remote-group', 'X-Remote-Group'],
+    ['X-REMOTE-USER', 'X-Remote-User'],
+    ['content-type', 'Content-Type'],
+    ['x-remote-extra-example.com%2fteam', 'X-Remote-Extra-Example.com%2fteam'],
+  ];
+  for (const [k, want] of cases) assert.equal(canonicalHeaderKey(k), want);
 });

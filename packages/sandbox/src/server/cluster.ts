@@ -226,6 +226,7 @@ export class SandboxCluster {
     this.#stopControllers?.();
     await this.#listener?.close();
     this.#listener = undefined;
+    this.interceptors.length = 0;
   }
 
   /** An admin kubeconfig (system:masters client certificate) for this cluster. */
