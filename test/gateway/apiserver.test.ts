@@ -185,6 +185,13 @@ describe('ClusterGateway through the hub', () => {
     assert.equal(JSON.parse(patched).status.healthyReason, 'manual');
   });
 
+  test('kubectl explain clustergateway.spec works through the hub (OpenAPI v3 aggregation)', async () => {
+    const out = await k(['explain', 'clustergateway.spec.access']);
+    assert.match(out, /KIND:\s+ClusterGateway/);
+    assert.match(out, /endpoint\s+<ClusterEndpoint> -required-/);
+    assert.match(await k(['explain', 'clustergateway.spec']), /FIELD: spec <ClusterGatewaySpec>/);
+  });
+
   test('discovery, GET and LIST (upstream round-trip cases 1, 3, 4)', async () => {
     const rl = await hubGet(GV);
     assert.ok(

@@ -51,6 +51,10 @@ export interface Aggregator {
   readonly frontProxyClient: KeyPair;
   /** probe one APIService (or all remote ones) now and wait for the status write */
   probe(name?: string): Promise<void>;
+  /** OpenAPI v3 index entries of available backends (`apis/<g>/<v>` → server-relative URL with hash) */
+  openapiV3Paths(): Record<string, { serverRelativeURL: string }>;
+  /** the backend's OpenAPI v3 document of an aggregated group version, or undefined */
+  fetchOpenApiV3(gvPath: string): Promise<{ contentType: string; body: Buffer } | undefined>;
 }
 
 const AUTOMANAGED = 'kube-aggregator.kubernetes.io/automanaged';
@@ -258,6 +262,55 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
     }
   };
 
+  /** the backend's OpenAPI v3 index entry for its group version (kube-aggregator merges these) */
+  const openapiCache = new Map<string, { gvPath: string; url: string }>();
+  const backendGet = async (
+    spec: APIServiceSpec,
+    path: string,
+  ): Promise<{ status: number; contentType: string; body: Buffer } | undefined> => {
+    const target = targetOf(spec);
+    if (!target) return undefined;
+    const ac = new AbortController();
+    const timer = setTimeout(() => {
+      ac.abort();
+    }, timeoutMs);
+    try {
+      const r = await backends.request(spec.name, target, {
+        path,
+        method: 'GET',
+        headers: {
+          accept: 'application/json',
+          'x-remote-user': 'system:kube-aggregator',
+          'x-remote-group': 'system:masters',
+        },
+        signal: AbortSignal.any([ac.signal, stopping.signal]),
+      });
+      const body = Buffer.concat((await r.body.toArray()) as Buffer[]);
+      const ct = r.headers['content-type'];
+      return { status: r.statusCode, contentType: (Array.isArray(ct) ? ct[0] : ct) ?? 'application/json', body };
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const fetchOpenApiIndex = async (spec: APIServiceSpec): Promise<void> => {
+    const gvPath = `apis/${spec.group}/${spec.version}`;
+    const r = await backendGet(spec, '/openapi/v3');
+    let url: string | undefined;
+    try {
+      const idx =
+        r?.status === 200
+          ? (JSON.parse(r.body.toString('utf8')) as { paths?: Record<string, { serverRelativeURL?: string }> })
+          : undefined;
+      url = idx?.paths?.[gvPath]?.serverRelativeURL;
+    } catch {
+      url = undefined;
+    }
+    if (url) openapiCache.set(spec.name, { gvPath, url });
+    else openapiCache.delete(spec.name);
+  };
+
   const probeOnce = async (name: string): Promise<void> => {
     const obj = store.get(APISERVICE_KEY, undefined, name);
     if (!obj) {
@@ -275,6 +328,8 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
     const c = await checkAvailability(store, spec, { client: fp.client, timeoutMs, signal: stopping.signal });
     if (stopped) return;
     discoveryCache.set(name, c.status === 'True' ? await fetchDiscovery(spec) : undefined);
+    if (c.status === 'True') await fetchOpenApiIndex(spec);
+    else openapiCache.delete(name);
     if (stopped) return;
     writeCondition(name, probed, c);
   };
@@ -467,6 +522,26 @@ export async function installAggregator(cluster: SandboxCluster, opts: Aggregato
   return {
     frontProxyCA: fp.ca.cert,
     frontProxyClient: fp.client,
+    openapiV3Paths: () => {
+      const out: Record<string, { serverRelativeURL: string }> = {};
+      for (const [name, e] of openapiCache) {
+        const o = store.get(APISERVICE_KEY, undefined, name);
+        if (!o || !isAvailable(o)) continue;
+        const hash = new URL(e.url, 'https://backend.invalid').searchParams.get('hash');
+        out[e.gvPath] = { serverRelativeURL: `/openapi/v3/${e.gvPath}${hash ? `?hash=${hash}` : ''}` };
+      }
+      return out;
+    },
+    fetchOpenApiV3: async (gvPath: string) => {
+      for (const [name, e] of openapiCache) {
+        if (e.gvPath !== gvPath) continue;
+        const o = store.get(APISERVICE_KEY, undefined, name);
+        if (!o || !isAvailable(o)) return undefined;
+        const r = await backendGet(apiServiceSpec(o), new URL(e.url, 'https://backend.invalid').pathname);
+        return r?.status === 200 ? { contentType: r.contentType, body: r.body } : undefined;
+      }
+      return undefined;
+    },
     probe: async (name?: string): Promise<void> => {
       if (name) await probe(name);
       else await probeAll();

@@ -294,7 +294,7 @@ export class SandboxCluster {
       const ctx: RequestContext = { cluster: this, url, info, user, requester };
       for (const i of this.interceptors) if (await i.handle(ctx, req, res)) return;
       if (!info.isResourceRequest) {
-        this.#nonResource(ctx, req, res);
+        await this.#nonResource(ctx, req, res);
         return;
       }
       await this.#resource(ctx, req, res);
@@ -331,7 +331,7 @@ export class SandboxCluster {
     };
   }
 
-  #nonResource(ctx: RequestContext, req: Req, res: Res): void {
+  async #nonResource(ctx: RequestContext, req: Req, res: Res): Promise<void> {
     const path = ctx.url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
@@ -408,13 +408,26 @@ export class SandboxCluster {
           writeJSON(res, 200, aggregatedDiscovery(this.discoveryInput(), false), {}, DISCOVERY_V2_CONTENT_TYPE);
         else writeJSON(res, 200, apiGroupList(this.discoveryInput()));
         return;
-      case '/openapi/v3':
-        writeJSON(res, 200, this.openapi.v3Index());
+      case '/openapi/v3': {
+        // kube-aggregator's merged index: local group versions plus those of available APIServices
+        const idx = this.openapi.v3Index() as { paths: Record<string, unknown> };
+        writeJSON(res, 200, { ...idx, paths: { ...idx.paths, ...(this.#aggregator?.openapiV3Paths() ?? {}) } });
         return;
+      }
     }
     if (path.startsWith('/openapi/v3/')) {
       const gvPath = path.slice('/openapi/v3/'.length);
       const doc = this.openapi.v3Body(gvPath);
+      const remote = doc === undefined ? await this.#aggregator?.fetchOpenApiV3(gvPath) : undefined;
+      if (remote) {
+        res.writeHead(200, {
+          'content-type': remote.contentType,
+          'cache-control': 'no-cache, private',
+          'content-length': String(remote.body.length),
+        });
+        res.end(remote.body);
+        return;
+      }
       if (doc === undefined) {
         writeText(res, 404, '404 page not found\n');
         return;
