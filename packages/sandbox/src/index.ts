@@ -4,3 +4,10 @@ export { SandboxCluster, type ClusterOptions, type RequestInterceptor, type Requ
 export { createCA, type CertificateAuthority, type KeyPair } from './pki/pki.ts';
 export { ApiError, errors, type Status } from './errors/status.ts';
 export type { KubeObject, UserInfo, ResourceInfo } from './api/types.ts';
+export {
+  startKonnectivityServer,
+  tcpAgent,
+  type AgentDial,
+  type KonnectivityServer,
+  type KonnectivityServerOptions,
+} from './konnectivity/index.ts';

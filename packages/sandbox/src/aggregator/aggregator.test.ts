@@ -17,7 +17,7 @@ import { startSandbox, type Sandbox } from '../host.ts';
 import type { SandboxCluster } from '../server/cluster.ts';
 import type { KubeObject } from '../api/types.ts';
 import { createCA } from '../pki/pki.ts';
-import { installAggregator, type Aggregator } from './aggregator.ts';
+import { type Aggregator } from './aggregator.ts';
 import { startTestBackend, RESOURCE_LIST, type TestBackend } from './test-backend.ts';
 import { APISERVICE_KEY } from './resolve.ts';
 
