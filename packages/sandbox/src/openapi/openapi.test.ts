@@ -20,7 +20,7 @@ import {
 import { builtinDefinitions, crdDefinitionName, definitionNameFor, toV3 } from './schemas.ts';
 
 // documents are probed deeply by path; typing every level would only restate the assertions
- 
+
 type Any = Record<string, any>;
 
 const managedClusters: ResourceInfo = {
