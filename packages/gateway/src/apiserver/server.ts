@@ -7,7 +7,7 @@
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { watch as watchFile } from 'node:fs';
+import { watch as watchFile, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
@@ -65,6 +65,8 @@ export interface GatewayServerOptions {
 export interface ProxyHandler {
   handle(ctx: RequestContext, req: Req, res: Res): Promise<void>;
   upgrade(ctx: RequestContext, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** release member connections on stop (after the drain) */
+  close?(): Promise<void>;
 }
 
 export interface RequestContext {
@@ -102,6 +104,9 @@ export class GatewayServer {
   #inflight = 0;
   readonly #idle = new Set<() => void>();
   readonly #stop = new AbortController();
+  /** aborted when shutdown starts: open watches end cleanly so the drain is not held up by them */
+  readonly #draining = new AbortController();
+  #stopping: Promise<void> | undefined;
 
   constructor(o: GatewayServerOptions) {
     this.#o = o;
@@ -302,17 +307,45 @@ export class GatewayServer {
     return loadOrGenerate(t.certFile, t.keyFile, ['localhost', '127.0.0.1', ...(this.#o.certHosts ?? [])]);
   }
 
-  /** --tls-cert-file/--tls-private-key-file are re-read when they change (cert-manager rotation). */
+  /**
+   * --tls-cert-file/--tls-private-key-file are re-read when they change (cert-manager rotation).
+   * Files replaced rather than rewritten (rename, the kubelet's `..data` symlink swap) leave a watch
+   * on the old inode, so such a watch is re-armed on the new file; a slow resync (kube's dynamic
+   * serving certificate does the same every minute) catches whatever the watches missed.
+   */
   #watchCertificate(): void {
     const t = this.#o.config.serving.tls;
     if (t.source !== 'files') return;
+    const signal = this.#stop.signal;
+    const watchers = new Map<string, FSWatcher>();
+    const rearm = new Set<string>();
     let timer: NodeJS.Timeout | undefined;
+    const arm = (f: string): boolean => {
+      watchers.get(f)?.close();
+      watchers.delete(f);
+      try {
+        const w = watchFile(f, { persistent: false }, (event) => {
+          if (event === 'rename') rearm.add(f);
+          reload();
+        });
+        w.on('error', () => {
+          rearm.add(f);
+        });
+        watchers.set(f, w);
+        return true;
+      } catch {
+        rearm.add(f);
+        return false;
+      }
+    };
     const reload = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
         void (async () => {
+          for (const f of [...rearm]) if (arm(f)) rearm.delete(f);
           try {
             const pair = { cert: await readFile(t.cert.path, 'utf8'), key: await readFile(t.key.path, 'utf8') };
+            if (signal.aborted || (pair.cert === this.#serving?.cert && pair.key === this.#serving.key)) return;
             checkPair(pair, t.cert.path);
             this.#listener?.setCertificate(pair.cert, pair.key);
             this.#serving = pair;
@@ -324,24 +357,33 @@ export class GatewayServer {
       }, 200);
     };
     for (const f of [t.cert.path, t.key.path]) {
-      try {
-        const w = watchFile(f, { persistent: false }, reload);
-        w.on('error', () => undefined);
-        this.#stop.signal.addEventListener('abort', () => {
-          w.close();
-        });
-      } catch (e) {
-        this.#log.warn({ err: e, file: f }, 'cannot watch certificate file; rotation needs a restart');
-      }
+      if (!arm(f)) this.#log.warn({ file: f }, 'cannot watch certificate file; it is re-checked every minute');
     }
+    const resync = setInterval(() => {
+      rearm.add(t.cert.path).add(t.key.path);
+      reload();
+    }, 60_000);
+    resync.unref();
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      clearInterval(resync);
+      for (const w of watchers.values()) w.close();
+    });
   }
 
   /** Graceful stop: /readyz fails, in-flight requests drain (bounded), then everything closes. */
-  async stop(): Promise<void> {
-    if (this.#shuttingDown) return;
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
     this.#shuttingDown = true;
     this.#log.info({ inflight: this.#inflight }, 'shutting down: draining requests');
-    await this.#listener?.stopAccepting().catch(() => undefined);
+    this.#draining.abort();
+    // the listener's close callback waits for every connection (idle keep-alives, the aggregator's
+    // h2 sessions) to go away, so it cannot gate the drain: it completes once closeAll() ran
+    const closed = this.#listener?.stopAccepting().catch(() => undefined);
     const drained = new Promise<void>((resolve) => {
       if (this.#inflight === 0) resolve();
       else this.#idle.add(resolve);
@@ -354,6 +396,10 @@ export class GatewayServer {
     clearTimeout(timer);
     this.#stop.abort();
     this.#listener?.closeAll();
+    await this.#o.proxy?.close?.().catch((e: unknown) => {
+      this.#log.warn({ err: e }, 'closing the proxy transports failed');
+    });
+    await closed;
     this.#deps?.cache.stop();
     if (!this.#o.hub) await this.#deps?.hub.close();
     this.#log.info('stopped');
@@ -550,6 +596,19 @@ export class GatewayServer {
           },
           ctx.signal,
         );
+        // on shutdown a watch ends like a timed-out one (clients re-watch elsewhere from their last
+        // version) instead of holding the drain and then being cut
+        const draining = this.#draining.signal;
+        const end = (): void => {
+          sink.end();
+        };
+        if (draining.aborted) end();
+        else {
+          draining.addEventListener('abort', end, { once: true });
+          sink.onClose(() => {
+            draining.removeEventListener('abort', end);
+          });
+        }
         return 200;
       }
       default:

@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { runSandbox } from './sandbox.ts';
 import { runApiserver } from './apiserver.ts';
 import { createApiserverCommand } from '../config/index.ts';
+import { certsCommand } from './certs.ts';
+import { kubeconfigCommand } from './kubeconfig.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cluster-gateway')
@@ -28,6 +30,11 @@ export function buildProgram(): Command {
     .option('--bind-address <ip>', 'address the clusters listen on', '127.0.0.1')
     .option('--base-port <port>', 'first port (clusters take consecutive ports); 0 picks free ports', '0')
     .option('--gateway', 'also run cluster-gateway, registered as an APIService in the first cluster (the hub)', false)
+    .option(
+      '--konnectivity',
+      'with --gateway: start a Konnectivity proxy-server and reach the second managed cluster only through it (ClusterProxy)',
+      false,
+    )
     .action(
       async (opts: {
         clusters: string;
@@ -36,10 +43,13 @@ export function buildProgram(): Command {
         bindAddress: string;
         basePort: string;
         gateway: boolean;
+        konnectivity: boolean;
       }) => {
         await runSandbox(opts);
       },
     );
+  program.addCommand(certsCommand().exitOverride());
+  program.addCommand(kubeconfigCommand().exitOverride());
   return program;
 }
 

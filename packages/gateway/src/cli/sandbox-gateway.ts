@@ -2,13 +2,27 @@
 // exactly as an operator would on a real hub: a `vela-system` namespace, an ExternalName Service
 // (→ localhost) and the `v1alpha1.cluster.core.oam.dev` APIService with the gateway's CA, and one
 // cluster Secret per managed cluster (the first X509Certificate, the others ServiceAccountToken).
+// With `konnectivity`, a sandbox Konnectivity proxy-server is started too and the second managed
+// cluster becomes a `ClusterProxy` cluster reached only through it (no endpoint in its Secret).
 
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { Sandbox, SandboxCluster } from '@cluster-gateway/sandbox';
+import {
+  startKonnectivityServer,
+  tcpAgent,
+  type KonnectivityServer,
+  type Sandbox,
+  type SandboxCluster,
+} from '@cluster-gateway/sandbox';
+import { createKonnectivityDialer } from '../egress/konnectivity.ts';
 import { loadApiserverConfig, nodeCompleteEnv } from '../config/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { GatewayServer } from '../apiserver/server.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { ExecCredentialProvider } from '../registry/exec-credential.ts';
+import { proxyFromConfig } from '../proxy/from-config.ts';
+import type { IdentityResolver } from '../proxy/identity-types.ts';
 import { LABEL_CREDENTIAL_TYPE, LABEL_ENDPOINT_TYPE } from '../registry/types.ts';
 
 export const SECRET_NAMESPACE = 'vela-system';
@@ -16,6 +30,10 @@ const ADMIN = { username: 'sandbox-setup', groups: ['system:masters', 'system:au
 
 export interface SandboxGateway {
   server: GatewayServer;
+  /** the test proxy-server when started with `konnectivity` (kill/restart it, read its stats) */
+  konnectivity?: KonnectivityServer;
+  /** the cluster reached through Konnectivity, if any */
+  clusterProxy?: string;
   stop(): Promise<void>;
 }
 
@@ -61,7 +79,16 @@ export async function startSandboxGateway(
   sandbox: Sandbox,
   hubName: string,
   dir: string,
-  opts: { port?: number; bindAddress?: string } = {},
+  opts: {
+    port?: number;
+    bindAddress?: string;
+    /** more `apiserver` flags, after the defaults (a repeated flag overrides: the last one wins) */
+    extraArgs?: string[];
+    /** who the proxy impersonates at the members (default: nobody) */
+    identity?: IdentityResolver;
+    /** reach the second managed cluster through a sandbox Konnectivity proxy-server (ClusterProxy) */
+    konnectivity?: boolean;
+  } = {},
 ): Promise<SandboxGateway> {
   const hub = sandbox.clusters.get(hubName);
   if (!hub) throw new Error(`hub cluster ${hubName} is not in the sandbox`);
@@ -74,21 +101,68 @@ export async function startSandboxGateway(
     `--secret-namespace=${SECRET_NAMESPACE}`,
     '--feature-gates=HealthinessCheck=true',
     '--shutdown-drain-timeout=5s',
+    ...(opts.extraArgs ?? []),
   ];
+  const members = [...sandbox.clusters.keys()].filter((n) => n !== hubName);
+  const clusterProxy = opts.konnectivity ? members[1] : undefined;
+  let ks: KonnectivityServer | undefined;
+  if (opts.konnectivity) {
+    if (!clusterProxy) throw new Error('konnectivity needs a second managed cluster to reach through the tunnel');
+    ks = await startKonnectivityServer({ host: '127.0.0.1' });
+    const member = sandbox.clusters.get(clusterProxy)!;
+    const u = new URL(member.url);
+    ks.registerAgent(clusterProxy, tcpAgent(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port)));
+    const files = {
+      ca: join(dir, 'konnectivity-ca.crt'),
+      cert: join(dir, 'konnectivity-client.crt'),
+      key: join(dir, 'konnectivity-client.key'),
+    };
+    await writeFile(files.ca, ks.ca);
+    await writeFile(files.cert, ks.clientCert);
+    await writeFile(files.key, ks.clientKey, { mode: 0o600 });
+    argv.push(
+      '--proxy-host=127.0.0.1',
+      `--proxy-port=${ks.port}`,
+      `--proxy-ca-cert=${files.ca}`,
+      `--proxy-cert=${files.cert}`,
+      `--proxy-key=${files.key}`,
+    );
+  }
   const loaded = await loadApiserverConfig(argv, nodeCompleteEnv());
-  if (loaded.kind !== 'config')
+  if (loaded.kind !== 'config') {
+    await ks?.stop();
     throw new Error(`gateway configuration: ${loaded.kind === 'error' ? loaded.errors.join('; ') : 'help requested'}`);
+  }
   const logger = createLogger({
     level: loaded.config.logging.level,
     base: { component: 'cluster-gateway' },
     destination: pino.destination({ dest: join(dir, 'gateway.log'), sync: false, mkdir: true }),
   });
+  const metrics = createMetrics();
+  const konnectivity = createKonnectivityDialer(loaded.config, { metrics, logger });
+  // the proxy reads the cluster cache the server builds on start
+  const started: { server?: GatewayServer } = {};
+  const proxy = proxyFromConfig({
+    config: loaded.config,
+    cache: () => {
+      if (!started.server) throw new Error('gateway not started');
+      return started.server.cache;
+    },
+    metrics,
+    logger,
+    execCredentials: new ExecCredentialProvider(),
+    identity: opts.identity,
+    konnectivity,
+  });
   const server = new GatewayServer({
     config: loaded.config,
     logger,
+    metrics,
+    proxy,
     certHosts: [`cluster-gateway.${SECRET_NAMESPACE}.svc`],
     bookmarkIntervalMs: 5_000,
   });
+  started.server = server;
   await server.start();
 
   apply(hub, '', 'v1', 'services', SECRET_NAMESPACE, {
@@ -119,6 +193,8 @@ export async function startSandboxGateway(
   for (const [name, member] of sandbox.clusters) {
     if (name === hubName) continue;
     const data: Record<string, string> = { endpoint: b64(member.url), 'ca.crt': b64(member.ca.cert) };
+    // ClusterProxy: no endpoint, the tunnel routes on the cluster name (upstream: https://{cluster})
+    if (name === clusterProxy) delete data.endpoint;
     let type: string;
     if (first) {
       const pair = await member.ca.issue({
@@ -157,15 +233,24 @@ export async function startSandboxGateway(
     apply(hub, '', 'v1', 'secrets', SECRET_NAMESPACE, {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, labels: { [LABEL_CREDENTIAL_TYPE]: type, [LABEL_ENDPOINT_TYPE]: 'Const' } },
+      metadata: {
+        name,
+        labels: {
+          [LABEL_CREDENTIAL_TYPE]: type,
+          [LABEL_ENDPOINT_TYPE]: name === clusterProxy ? 'ClusterProxy' : 'Const',
+        },
+      },
       type: 'Opaque',
       data,
     });
   }
   return {
     server,
+    ...(ks ? { konnectivity: ks, clusterProxy } : {}),
     async stop() {
       await server.stop();
+      konnectivity?.close();
+      await ks?.stop();
     },
   };
 }

@@ -15,6 +15,8 @@ export interface SandboxFlags {
   basePort: string;
   /** also run the gateway, registered in the first cluster (the hub) */
   gateway?: boolean;
+  /** with --gateway: reach the second managed cluster only through a sandbox Konnectivity proxy-server */
+  konnectivity?: boolean;
 }
 
 export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Promise<void> {
@@ -28,6 +30,11 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
     errs.push(`invalid --base-port ${JSON.stringify(flags.basePort)}`);
   if (flags.gateway && names.length < 2)
     errs.push('--gateway needs a hub and at least one managed cluster in --clusters');
+  if (flags.konnectivity && !flags.gateway) errs.push('--konnectivity needs --gateway');
+  if (flags.konnectivity && names.length < 3)
+    errs.push(
+      '--konnectivity needs a hub and two managed clusters in --clusters (the second is reached through the tunnel)',
+    );
   if (errs.length) throw new Error(`invalid flags:\n  ${errs.join('\n  ')}`);
   const dir = resolve(flags.dir);
   if (flags.readyFile) await rm(flags.readyFile, { force: true });
@@ -42,6 +49,7 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
   if (flags.gateway) {
     try {
       gateway = await startSandboxGateway(sandbox, hub, dir, {
+        konnectivity: flags.konnectivity ?? false,
         bindAddress: flags.bindAddress,
         ...(basePort ? { port: basePort + names.length } : {}),
       });
@@ -106,6 +114,16 @@ function tour(
       '  kubectl explain clustergateway.spec.access',
       `  kubectl get --raw /apis/cluster.core.oam.dev/v1alpha1/clustergateways/${member}/health`,
     );
+    if (gateway.konnectivity && gateway.clusterProxy) {
+      lines.splice(
+        2 + names.length,
+        0,
+        `  ${'konnectivity'.padEnd(12)} grpcs://127.0.0.1:${gateway.konnectivity.port}   (proxy-server; ${gateway.clusterProxy} is a ClusterProxy cluster reached only through it)`,
+      );
+      lines.push(
+        `  kubectl get --raw /apis/cluster.core.oam.dev/v1alpha1/clustergateways/${gateway.clusterProxy}/proxy/version`,
+      );
+    }
   } else {
     lines.push(
       '  kubectl get namespaces',

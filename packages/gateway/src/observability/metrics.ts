@@ -65,6 +65,11 @@ export interface Metrics {
   readonly tunnelsActive: Gauge;
   readonly tunnelsFailed: Counter<'reason'>;
   readonly tunnelDialDuration: Histogram;
+  // member connections of the proxy
+  readonly proxyConnectionsOpened: Counter<'cluster'>;
+  readonly proxyConnectionsReused: Counter<'cluster'>;
+  readonly proxyPools: Gauge;
+  readonly proxyUpgradesActive: Gauge;
   /** Records one proxied request in the three upstream metrics at once. */
   recordProxiedRequest(r: ProxiedRequest): void;
   recordApiserverRequest(r: ApiserverRequest): void;
@@ -173,6 +178,29 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const proxyConnectionsOpened = new Counter({
+    name: 'cluster_gateway_proxy_connections_opened_total',
+    help: `${ALPHA}Number of connections (TCP + TLS) the proxy opened to member clusters, upgrades included`,
+    labelNames: ['cluster'] as const,
+    registers,
+  });
+  const proxyConnectionsReused = new Counter({
+    name: 'cluster_gateway_proxy_connections_reused_total',
+    help: `${ALPHA}Number of proxied requests sent on an already-used keep-alive connection`,
+    labelNames: ['cluster'] as const,
+    registers,
+  });
+  const proxyPools = new Gauge({
+    name: 'cluster_gateway_proxy_pools',
+    help: `${ALPHA}Number of keep-alive connection pools to member clusters (one per cluster and credential)`,
+    registers,
+  });
+  const proxyUpgradesActive = new Gauge({
+    name: 'cluster_gateway_proxy_upgrades_active',
+    help: `${ALPHA}Number of open upgraded proxy connections (exec, attach, port-forward)`,
+    registers,
+  });
+
   return {
     registry,
     proxiedRequestsByResource,
@@ -188,6 +216,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     tunnelsActive,
     tunnelsFailed,
     tunnelDialDuration,
+    proxyConnectionsOpened,
+    proxyConnectionsReused,
+    proxyPools,
+    proxyUpgradesActive,
     recordProxiedRequest(r) {
       const code = String(r.code);
       proxiedRequestsByResource.inc({ resource: r.resource, verb: r.verb, code });

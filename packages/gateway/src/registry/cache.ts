@@ -49,6 +49,11 @@ export interface ClusterCacheOptions {
   /** OCM: keep Secret-only clusters that have no ManagedCluster (`--ocm-allow-standalone-secrets`) */
   allowStandaloneSecrets: boolean;
   historySize?: number;
+  /**
+   * How often to check whether the ManagedCluster API came or went (OptionalInformer has no event
+   * for it, and with no ManagedCluster objects nothing else would tell us); default 1000 ms, 0 off.
+   */
+  managedClusterApiPollMs?: number;
   onInvalid?: (invalid: InvalidCluster) => void;
   onChange?: (ev: ClusterEvent) => void;
 }
@@ -70,6 +75,8 @@ export class ClusterCache {
   readonly #listeners = new Set<(ev: ClusterEvent) => void>();
   readonly #rvWaiters = new Set<() => void>();
   readonly #unsubscribe: (() => void)[] = [];
+  /** whether the ManagedCluster API was served and listed at the last check (dangling filter on) */
+  #ocmActive = false;
 
   constructor(opts: ClusterCacheOptions) {
     this.#opts = opts;
@@ -92,22 +99,53 @@ export class ClusterCache {
     );
     const m = opts.managedClusters;
     if (m) {
+      this.#ocmActive = m.served && m.hasSynced();
+      const changed = (name: string, rv: string): void => {
+        this.refreshManagedClusterAPI();
+        this.#secretChanged(name, rv);
+      };
       this.#unsubscribe.push(
         m.onAdd((o) => {
-          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+          changed(o.metadata.name, o.metadata.resourceVersion);
         }),
         m.onUpdate((_old, o) => {
-          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+          changed(o.metadata.name, o.metadata.resourceVersion);
         }),
         m.onDelete((o) => {
-          this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+          changed(o.metadata.name, o.metadata.resourceVersion);
         }),
         m.onResync((d) => {
           for (const o of [...d.added, ...d.updated.map((u) => u.obj), ...d.deleted])
-            this.#secretChanged(o.metadata.name, o.metadata.resourceVersion);
+            changed(o.metadata.name, o.metadata.resourceVersion);
         }),
       );
+      const every = opts.managedClusterApiPollMs ?? 1000;
+      if (every > 0) {
+        const t = setInterval(() => {
+          this.refreshManagedClusterAPI();
+        }, every);
+        t.unref();
+        this.#unsubscribe.push(() => {
+          clearInterval(t);
+        });
+      }
     }
+  }
+
+  /**
+   * Re-evaluate every Secret when the ManagedCluster API appeared (and has been listed) or went
+   * away: whether a Secret without ManagedCluster is dangling depends on it, and no object event
+   * says so (a CRD installed with no ManagedClusters yet emits nothing).
+   */
+  refreshManagedClusterAPI(): void {
+    const m = this.#opts.managedClusters;
+    if (!m) return;
+    const active = m.served && m.hasSynced();
+    if (active === this.#ocmActive) return;
+    this.#ocmActive = active;
+    const names = new Set<string>([...this.#clusters.keys(), ...this.#invalid.keys()]);
+    for (const s of this.#opts.secrets.list()) names.add(s.metadata.name);
+    for (const n of names) this.#recompute(n, 0);
   }
 
   hasSynced(): boolean {
@@ -116,6 +154,8 @@ export class ClusterCache {
 
   /** Build the model from the informers' current contents (call once they have synced). */
   rebuild(): void {
+    const m = this.#opts.managedClusters;
+    if (m) this.#ocmActive = m.served && m.hasSynced();
     const names = new Set<string>([...this.#clusters.keys(), ...this.#invalid.keys()]);
     for (const s of this.#opts.secrets.list()) names.add(s.metadata.name);
     for (const m of this.#opts.managedClusters?.list() ?? []) names.add(m.metadata.name);
@@ -174,7 +214,8 @@ export class ClusterCache {
     let next: Cluster | undefined;
     let invalid: InvalidCluster | undefined;
     if (secret && secret.metadata.labels?.[LABEL_CREDENTIAL_TYPE] !== undefined) {
-      const dangling = m !== undefined && m.served && mc === undefined && !this.#opts.allowStandaloneSecrets;
+      // only once the ManagedCluster list has arrived: before that, every Secret would look dangling
+      const dangling = this.#ocmActive && mc === undefined && !this.#opts.allowStandaloneSecrets;
       if (!dangling) {
         const r = convertSecret(secret, { ...this.#opts.convert, managedCluster: mc });
         if (r.ok) next = r.cluster;
@@ -187,13 +228,15 @@ export class ClusterCache {
       if (!prev || prev.reason !== invalid.reason) this.#opts.onInvalid?.(invalid);
     } else this.#invalid.delete(name);
     const eventRV = Math.max(rv, rvNumber(next?.resourceVersion), this.#rv);
-    if (next) this.#clusters.set(name, next);
-    else this.#clusters.delete(name);
-    this.observe(eventRV);
     let type: ClusterEventType | undefined;
     if (next && !before) type = 'ADDED';
     else if (next && before && !sameCluster(before, next)) type = 'MODIFIED';
     else if (!next && before) type = 'DELETED';
+    // no visible change: keep the version the last event handed out, so GET agrees with watch
+    if (next && before && !type) next.resourceVersion = before.resourceVersion;
+    if (next) this.#clusters.set(name, next);
+    else this.#clusters.delete(name);
+    this.observe(eventRV);
     if (!type) return;
     const cluster = next ?? { ...before!, resourceVersion: String(eventRV) };
     if (next && type !== 'DELETED') next.resourceVersion = String(eventRV);

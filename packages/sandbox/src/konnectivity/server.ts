@@ -152,7 +152,10 @@ export async function startKonnectivityServer(opts: KonnectivityServerOptions = 
         return;
       }
       if (req?.protocol !== 'tcp') {
-        send({ type: 'DIAL_RSP', dialResponse: { random, error: `unsupported protocol ${JSON.stringify(req?.protocol)}` } });
+        send({
+          type: 'DIAL_RSP',
+          dialResponse: { random, error: `unsupported protocol ${JSON.stringify(req?.protocol)}` },
+        });
         stream.finish(true);
         return;
       }
