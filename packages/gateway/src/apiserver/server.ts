@@ -134,6 +134,12 @@ export class GatewayServer {
     return this.#deps.cache;
   }
 
+  /** the hub-delegating authorizer (SubjectAccessReview with caches) */
+  get authorizer(): DelegatingAuthorizer {
+    if (!this.#deps) throw new Error('gateway not started');
+    return this.#deps.authz;
+  }
+
   /** Start everything; resolves once listening (readiness follows the cache sync). */
   async start(): Promise<void> {
     const c = this.#o.config;

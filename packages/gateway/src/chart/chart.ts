@@ -44,6 +44,10 @@ export class ChartError extends Error {
   override name = 'ChartError';
 }
 
+function text(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+}
+
 export async function loadChart(dir: string): Promise<LoadedChart> {
   const chartYaml = parse(await readFile(join(dir, 'Chart.yaml'), 'utf8')) as Record<string, unknown>;
   const defaults = (parse(await readFile(join(dir, 'values.yaml'), 'utf8')) ?? {}) as Record<string, unknown>;
@@ -59,9 +63,9 @@ export async function loadChart(dir: string): Promise<LoadedChart> {
   return {
     dir,
     meta: {
-      name: String(chartYaml.name),
-      version: String(chartYaml.version),
-      appVersion: String(chartYaml.appVersion ?? ''),
+      name: text(chartYaml.name),
+      version: text(chartYaml.version),
+      appVersion: text(chartYaml.appVersion),
     },
     defaults,
     templates,
@@ -74,7 +78,10 @@ function isMap(v: unknown): v is Record<string, unknown> {
 }
 
 /** Helm's coalescing: user maps merge into default maps, other values replace, `null` deletes. */
-export function coalesceValues(defaults: Record<string, unknown>, user: Record<string, unknown>): Record<string, unknown> {
+export function coalesceValues(
+  defaults: Record<string, unknown>,
+  user: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(user)) {
     if (v === null) delete out[k];
@@ -109,7 +116,8 @@ function kindRank(kind: string): number {
 export function renderChart(chart: LoadedChart, opts: RenderOptions): RenderedChart {
   const values = coalesceValues(chart.defaults, opts.values ?? {});
   const problems = checkValues(values);
-  if (problems.length > 0) throw new ChartError(`values don't meet the specifications of the schema:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0)
+    throw new ChartError(`values don't meet the specifications of the schema:\n- ${problems.join('\n- ')}`);
   const data = {
     Values: values,
     Release: {

@@ -419,8 +419,16 @@ const FUNCTIONS: Record<string, Fn> = {
   fail: (msg) => {
     throw new TemplateError(str(msg));
   },
-  quote: (...vs) => vs.filter((v) => v !== undefined && v !== null).map((v) => JSON.stringify(str(v))).join(' '),
-  squote: (...vs) => vs.filter((v) => v !== undefined && v !== null).map((v) => `'${str(v)}'`).join(' '),
+  quote: (...vs) =>
+    vs
+      .filter((v) => v !== undefined && v !== null)
+      .map((v) => JSON.stringify(str(v)))
+      .join(' '),
+  squote: (...vs) =>
+    vs
+      .filter((v) => v !== undefined && v !== null)
+      .map((v) => `'${str(v)}'`)
+      .join(' '),
   b64enc: (v) => Buffer.from(str(v)).toString('base64'),
   toString: (v: Value) => str(v),
   toYaml,

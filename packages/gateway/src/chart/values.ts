@@ -6,7 +6,10 @@
 
 import { z } from 'zod';
 
-const quantity = z.union([z.string().regex(/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/), z.number()]);
+const quantity = z.union([
+  z.string().regex(/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/),
+  z.number(),
+]);
 const resourceList = z.record(z.string(), quantity);
 const dnsLabel = z
   .string()
@@ -98,9 +101,9 @@ export const valuesSchema = z
 
 export type ChartValues = z.infer<typeof valuesSchema>;
 
-/** values.schema.json: draft 2020-12 is what Helm 3.18+ reads; older Helm ignores `$schema` versions it lacks. */
+/** values.schema.json, as JSON Schema draft-07: the draft every Helm 3 release validates. */
 export function valuesJSONSchema(): Record<string, unknown> {
-  return z.toJSONSchema(valuesSchema, { target: 'draft-07' }) as Record<string, unknown>;
+  return z.toJSONSchema(valuesSchema, { target: 'draft-07' });
 }
 
 /** Every problem in `values`, as `path: message` lines (empty when valid). */

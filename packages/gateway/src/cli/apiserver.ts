@@ -5,9 +5,7 @@ import type { Config } from '../config/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { GatewayServer, type GatewayServerOptions } from '../apiserver/server.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { ExecCredentialProvider } from '../registry/exec-credential.ts';
-import { proxyFromConfig } from '../proxy/from-config.ts';
-import { createKonnectivityDialer } from '../egress/konnectivity.ts';
+import { gatewayProxy } from '../proxy/from-config.ts';
 
 export async function runApiserver(
   config: Config,
@@ -24,25 +22,21 @@ export async function runApiserver(
     });
   for (const w of [...warnings, ...config.warnings]) logger.warn(w);
   const metrics = extra.metrics ?? createMetrics();
-  // --proxy-host & co.: one Konnectivity channel for every ClusterProxy cluster
-  const konnectivity = extra.proxy ? undefined : createKonnectivityDialer(config, { metrics, logger });
-  // the proxy reads the cluster cache the server builds on start
-  const started: { server?: GatewayServer } = {};
-  const proxy =
-    extra.proxy ??
-    proxyFromConfig({
-      config,
-      cache: () => {
-        if (!started.server) throw new Error('gateway not started');
-        return started.server.cache;
-      },
-      metrics,
-      logger,
-      execCredentials: new ExecCredentialProvider(),
-      konnectivity,
-    });
-  const server = new GatewayServer({ config, logger, ...extra, metrics, proxy });
-  started.server = server;
+  // the proxy reads the cluster cache and authorizer of the server it is handed to
+  const ref: { server?: GatewayServer } = {};
+  const proxy = extra.proxy
+    ? undefined
+    : await gatewayProxy({
+        config,
+        metrics,
+        logger,
+        server: () => {
+          if (!ref.server) throw new Error('gateway not started');
+          return ref.server;
+        },
+      });
+  const server = new GatewayServer({ config, logger, ...extra, metrics, ...(proxy ? { proxy: proxy.handler } : {}) });
+  ref.server = server;
   await server.start();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -55,5 +49,5 @@ export async function runApiserver(
     signal?.addEventListener('abort', stop, { once: true });
   });
   await server.stop();
-  konnectivity?.close();
+  await proxy?.close();
 }

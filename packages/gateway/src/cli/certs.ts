@@ -57,7 +57,12 @@ function serial(): string {
 
 /** The DNS names a Service answers to inside the cluster, the ones the aggregator may dial. */
 export function serviceHosts(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }
 
 /** Problems with the options, all at once (empty when fine). */
@@ -125,7 +130,9 @@ export async function generateCerts(o: CertsOptions): Promise<GeneratedCerts> {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
       new x509.SubjectAlternativeNameExtension(
-        hosts.map((h): x509.JsonGeneralName => (/^[\d.]+$|:/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h })),
+        hosts.map((h): x509.JsonGeneralName =>
+          /^[\d.]+$|:/.test(h) ? { type: 'ip', value: h } : { type: 'dns', value: h },
+        ),
         false,
       ),
       await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
@@ -156,7 +163,12 @@ export function tlsSecretManifest(c: GeneratedCerts, namespace: string, name: st
 }
 
 /** The APIService of the chart's `templates/apiservice.yaml`, with the CA as caBundle. */
-export function apiServiceManifest(caCert: string, namespace: string, service: string, port = 443): Record<string, unknown> {
+export function apiServiceManifest(
+  caCert: string,
+  namespace: string,
+  service: string,
+  port = 443,
+): Record<string, unknown> {
   return {
     apiVersion: 'apiregistration.k8s.io/v1',
     kind: 'APIService',
@@ -199,7 +211,10 @@ export interface CertsCommandOptions {
 }
 
 /** Runs the command; returns the files written (relative names). */
-export async function runCerts(o: CertsCommandOptions, out: { write(s: string): unknown } = process.stdout): Promise<string[]> {
+export async function runCerts(
+  o: CertsCommandOptions,
+  out: { write(s: string): unknown } = process.stdout,
+): Promise<string[]> {
   if ((o.caCert === undefined) !== (o.caKey === undefined)) throw new Error('--ca-cert and --ca-key go together');
   const ca =
     o.caCert !== undefined && o.caKey !== undefined
@@ -251,7 +266,10 @@ export function certsCommand(): Command {
     .option('--days <n>', 'validity of the serving certificate in days (the CA: ten times as long)', '365')
     .option('--ca-cert <file>', 'sign with this CA certificate instead of a new one (renewal keeps the caBundle)')
     .option('--ca-key <file>', 'private key of --ca-cert')
-    .option('--host <name>', 'an extra SAN (DNS name or IP); repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--host <name>', 'an extra SAN (DNS name or IP); repeatable', (v: string, acc: string[] | undefined) => [
+      ...(acc ?? []),
+      v,
+    ])
     .option('--manifests', 'also write secret.yaml (kubernetes.io/tls) and apiservice.yaml', false)
     .option('--secret-name <name>', 'name of the TLS Secret in secret.yaml (default <service>-tls)')
     .option('--service-port <port>', 'Service port in apiservice.yaml', '443')

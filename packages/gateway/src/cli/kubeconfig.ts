@@ -65,10 +65,13 @@ export async function hubRequest(
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the hub kubeconfig');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  const opts: RequestOptions = { method, headers: { accept: 'application/json' } };
+  const opts: RequestOptions = {
+    method,
+    headers: { accept: 'application/json', ...(body ? { 'content-type': body.contentType } : {}) },
+  };
+  // adds the CA, client certificate and Authorization header (running exec plugins if needed)
   await kc.applyToHTTPSOptions(opts);
   const payload = body ? JSON.stringify(body.data) : undefined;
-  if (body) opts.headers = { ...opts.headers, 'content-type': body.contentType };
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
     const req = send(url, { ...opts, ...(signal ? { signal } : {}) }, (res) => {
@@ -211,7 +214,7 @@ export async function runKubeconfig(
   signal?: AbortSignal,
 ): Promise<string[]> {
   const named = o.cluster ?? [];
-  if (o.all === (named.length > 0)) throw new Error('pass either --cluster NAME (repeatable) or --all');
+  if (o.all === named.length > 0) throw new Error('pass either --cluster NAME (repeatable) or --all');
   const hub = loadHub(o);
   const clusters = o.all ? (await listClusterGateways(hub, signal)).map((c) => c.name) : [...new Set(named)];
   if (clusters.length === 0) throw new Error('the hub serves no ClusterGateways');

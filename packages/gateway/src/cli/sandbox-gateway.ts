@@ -15,13 +15,11 @@ import {
   type Sandbox,
   type SandboxCluster,
 } from '@cluster-gateway/sandbox';
-import { createKonnectivityDialer } from '../egress/konnectivity.ts';
 import { loadApiserverConfig, nodeCompleteEnv } from '../config/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { GatewayServer } from '../apiserver/server.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { ExecCredentialProvider } from '../registry/exec-credential.ts';
-import { proxyFromConfig } from '../proxy/from-config.ts';
+import { gatewayProxy } from '../proxy/from-config.ts';
 import type { IdentityResolver } from '../proxy/identity-types.ts';
 import { LABEL_CREDENTIAL_TYPE, LABEL_ENDPOINT_TYPE } from '../registry/types.ts';
 
@@ -139,30 +137,26 @@ export async function startSandboxGateway(
     destination: pino.destination({ dest: join(dir, 'gateway.log'), sync: false, mkdir: true }),
   });
   const metrics = createMetrics();
-  const konnectivity = createKonnectivityDialer(loaded.config, { metrics, logger });
-  // the proxy reads the cluster cache the server builds on start
-  const started: { server?: GatewayServer } = {};
-  const proxy = proxyFromConfig({
+  const ref: { server?: GatewayServer } = {};
+  const proxy = await gatewayProxy({
     config: loaded.config,
-    cache: () => {
-      if (!started.server) throw new Error('gateway not started');
-      return started.server.cache;
-    },
     metrics,
     logger,
-    execCredentials: new ExecCredentialProvider(),
+    server: () => {
+      if (!ref.server) throw new Error('gateway not started');
+      return ref.server;
+    },
     identity: opts.identity,
-    konnectivity,
   });
   const server = new GatewayServer({
     config: loaded.config,
     logger,
     metrics,
-    proxy,
+    proxy: proxy.handler,
     certHosts: [`cluster-gateway.${SECRET_NAMESPACE}.svc`],
     bookmarkIntervalMs: 5_000,
   });
-  started.server = server;
+  ref.server = server;
   await server.start();
 
   apply(hub, '', 'v1', 'services', SECRET_NAMESPACE, {
@@ -249,7 +243,7 @@ export async function startSandboxGateway(
     ...(ks ? { konnectivity: ks, clusterProxy } : {}),
     async stop() {
       await server.stop();
-      konnectivity?.close();
+      await proxy.close();
       await ks?.stop();
     },
   };

@@ -104,6 +104,16 @@ const defs: Def[] = [
   },
   { gv: 'coordination.k8s.io/v1', resource: 'leases', kind: 'Lease', namespaced: true },
   {
+    gv: 'policy/v1',
+    resource: 'poddisruptionbudgets',
+    kind: 'PodDisruptionBudget',
+    namespaced: true,
+    shortNames: ['pdb'],
+    subresources: ['status'],
+    statusSubresource: true,
+    hasGeneration: true,
+  },
+  {
     gv: 'apiregistration.k8s.io/v1',
     resource: 'apiservices',
     kind: 'APIService',
