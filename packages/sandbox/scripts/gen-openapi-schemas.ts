@@ -128,6 +128,7 @@ const ROOTS: Root[] = [
   ...kinds('V1Node', PKG.core, '', 'v1', 'Node'),
   ...kinds('V1Binding', PKG.core, '', 'v1', 'Binding', false),
   ...kinds('V1Eviction', PKG.policy, 'policy', 'v1', 'Eviction', false),
+  ...kinds('V1PodDisruptionBudget', PKG.policy, 'policy', 'v1', 'PodDisruptionBudget'),
   {
     model: 'AuthenticationV1TokenRequest',
     pkg: PKG.authn,
