@@ -3,7 +3,9 @@
 // stops cleanly on SIGINT/SIGTERM.
 
 import { writeFile, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { proxyServer } from './kubeconfig.ts';
 import { startSandbox, validateClusterNames, type Sandbox } from '@cluster-gateway/sandbox';
 import { startSandboxGateway, SECRET_NAMESPACE, type SandboxGateway } from './sandbox-gateway.ts';
 
@@ -61,6 +63,12 @@ export async function runSandbox(flags: SandboxFlags, signal?: AbortSignal): Pro
     }
   }
   if (flags.readyFile) await writeFile(flags.readyFile, `${new Date().toISOString()}\n`);
+  if (gateway)
+    await writeFile(
+      join(dir, 'clusters.kubeconfig'),
+      clustersKubeconfig(sandbox.kubeconfigPath(names[0]!), names.slice(1)),
+      { mode: 0o600 },
+    );
   process.stdout.write(tour(sandbox, names, dir, gateway, flags.bindAddress));
 
   await new Promise<void>((done) => {
@@ -114,6 +122,19 @@ function tour(
       '  kubectl explain clustergateway.spec.access',
       `  kubectl get --raw /apis/cluster.core.oam.dev/v1alpha1/clustergateways/${member}/health`,
     );
+    const gw = join(dir, 'clusters.kubeconfig');
+    const second = names[2] ?? member;
+    lines.push(
+      '',
+      `  # through the gateway: one context per managed cluster (${gw}), hub credentials`,
+      `  kubectl --kubeconfig ${gw} --context ${member} get ns`,
+      `  kubectl --kubeconfig ${gw} --context ${second} get ns`,
+      `  kubectl --kubeconfig ${gw} --context ${member} run web --image=nginx`,
+      `  kubectl --kubeconfig ${gw} --context ${member} wait --for=condition=Ready pod/web`,
+      `  kubectl --kubeconfig ${gw} --context ${member} logs -f web`,
+      `  kubectl --kubeconfig ${gw} --context ${member} exec web -- echo hello from ${member}`,
+      `  kubectl --kubeconfig ${gw} --context ${second} get configmaps -A -w`,
+    );
     if (gateway.konnectivity && gateway.clusterProxy) {
       lines.splice(
         2 + names.length,
@@ -144,4 +165,19 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
       throw new Error(`timed out after ${timeoutMs} ms waiting for the gateway to become ready`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A kubeconfig with one context per managed cluster whose server is the gateway proxy path on the hub. */
+export function clustersKubeconfig(hubKubeconfig: string, members: string[]): string {
+  const hub = new KubeConfig();
+  hub.loadFromFile(hubKubeconfig);
+  const cluster = hub.getCurrentCluster()!;
+  const user = hub.getCurrentUser()!;
+  const out = new KubeConfig();
+  out.loadFromOptions({ clusters: [], users: [user], contexts: [], currentContext: members[0] ?? '' });
+  for (const m of members) {
+    out.addCluster({ ...cluster, name: m, server: proxyServer(cluster.server, m) });
+    out.addContext({ name: m, cluster: m, user: user.name });
+  }
+  return out.exportConfig();
 }
