@@ -34,7 +34,11 @@ test('every command of the npm start tour works when pasted', { timeout: 180_000
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      r(code);
+    }),
+  );
   try {
     const deadline = Date.now() + 60_000;
     for (;;) {
