@@ -240,7 +240,17 @@ before(async () => {
   }
   await until(() => gw.server.ready && gw.server.cache.size === 4);
   // the hub routes to the gateway once the APIService is available
-  await until(async () => (await kubectl('cluster-1', ['get', '--raw', '/version'])).code === 0, 20_000);
+  await until(
+    async () =>
+      (
+        await kubectl('cluster-1', [
+          'get',
+          '--raw',
+          '/apis/cluster.core.oam.dev/v1alpha1/clustergateways/cluster-1/proxy/version',
+        ])
+      ).code === 0,
+    20_000,
+  );
   await Promise.all(
     ['cluster-1', 'cluster-2'].map(async (c) => {
       await ok(c, ['run', 'web', '--image=nginx']);
