@@ -43,7 +43,7 @@ import {
   GROUP_VERSION,
 } from './discovery.ts';
 import { openApiDocs } from './openapi.ts';
-import { ClusterGatewayApi } from './clustergateways.ts';
+import { ClusterGatewayApi, type WatchSink } from './clustergateways.ts';
 import { decodeJsonOrYaml, negotiate, readBody, watchSink, writeError, writeJSON, writeText } from './http.ts';
 
 export interface GatewayServerOptions {
@@ -274,8 +274,10 @@ export class GatewayServer {
       try {
         await secrets.waitForSync(signal);
         await managedClusters?.waitForSync(signal);
-        cache.rebuild();
+        // the list version first: rebuild() makes the current version the watch-history floor, and
+        // with no cluster events yet it would otherwise be 0 ("complete history since the beginning")
         cache.observe(secrets.lastSyncResourceVersion);
+        cache.rebuild();
         this.metrics.clusters.set(cache.size);
         this.#ready = true;
         this.#log.info({ clusters: cache.size, invalid: cache.invalidClusters().length }, 'caches synced; ready');
@@ -405,7 +407,15 @@ export class GatewayServer {
     await this.#o.proxy?.close?.().catch((e: unknown) => {
       this.#log.warn({ err: e }, 'closing the proxy transports failed');
     });
-    await closed;
+    // a connection whose TLS handshake completes after closeAll() is only tracked from then on (and
+    // would hold the listener open forever): sweep again until it closed, for a bounded time
+    let listenerClosed = closed === undefined;
+    void closed?.then(() => (listenerClosed = true));
+    for (const end = Date.now() + 2000; !listenerClosed && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 25));
+      this.#listener?.closeAll();
+    }
+    if (!listenerClosed) this.#log.warn('listener did not close; connections still in their TLS handshake');
     this.#deps?.cache.stop();
     if (!this.#o.hub) await this.#deps?.hub.close();
     this.#log.info('stopped');
@@ -588,7 +598,21 @@ export class GatewayServer {
       }
       case 'watch': {
         d.api.selection(url.searchParams);
-        const sink = watchSink(req, res, as === 'Table' ? TABLE_CT : 'application/json');
+        // the 200 and the stream start with the first event (or once the watch is established), so
+        // a bad resourceVersion or a version this replica cannot reach is a plain error response
+        let opened: WatchSink | undefined;
+        const open = (): WatchSink => (opened ??= watchSink(req, res, as === 'Table' ? TABLE_CT : 'application/json'));
+        const sink: WatchSink = {
+          send: (type, object) => {
+            open().send(type, object);
+          },
+          end: () => {
+            open().end();
+          },
+          onClose: (fn) => {
+            open().onClose(fn);
+          },
+        };
         const q = url.searchParams;
         await d.api.watch(
           q,
@@ -602,6 +626,7 @@ export class GatewayServer {
           },
           ctx.signal,
         );
+        open();
         // on shutdown a watch ends like a timed-out one (clients re-watch elsewhere from their last
         // version) instead of holding the drain and then being cut
         const draining = this.#draining.signal;

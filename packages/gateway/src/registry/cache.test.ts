@@ -477,6 +477,16 @@ describe('ClusterCache: rebuild and watch history', () => {
     });
   });
 
+  test('no clusters at sync: versions before the sync version are expired, not "complete"', () => {
+    const h = harness();
+    h.cache.observe('150');
+    h.cache.rebuild();
+    assert.throws(() => h.cache.watch(1, () => undefined), ExpiredError);
+    assert.doesNotThrow(() => {
+      h.cache.watch(150, () => undefined)();
+    });
+  });
+
   test('watch replays history after the version, then streams live events', () => {
     const h = harness();
     h.secrets.put(secret('a', { rv: '1' }));
