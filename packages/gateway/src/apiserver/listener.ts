@@ -69,13 +69,28 @@ export async function listen(opts: ListenerOptions): Promise<Listener> {
     ...(opts.ciphers ? { ciphers: opts.ciphers } : {}),
   });
   const sockets = new Set<tls.TLSSocket>();
+  // raw connections still in their TLS handshake: closeAll() must reach them too
+  const raw = new Set<Socket>();
+  let closing = false;
   const server = tls.createServer({
     ...context(opts.cert, opts.key),
     requestCert: true,
     rejectUnauthorized: false,
     ALPNProtocols: ['h2', 'http/1.1'],
   });
+  server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    raw.add(socket);
+    socket.on('close', () => raw.delete(socket));
+  });
   server.on('secureConnection', (socket: tls.TLSSocket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
@@ -109,8 +124,10 @@ export async function listen(opts: ListenerOptions): Promise<Listener> {
       });
     },
     closeAll() {
+      closing = true;
       h1.closeAllConnections();
       for (const s of sockets) s.destroy();
+      for (const s of raw) s.destroy();
     },
   };
 }
