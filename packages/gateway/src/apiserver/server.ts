@@ -6,7 +6,7 @@
 
 import type * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type X509Certificate } from 'node:crypto';
 import { watch as watchFile, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -443,7 +443,7 @@ export class GatewayServer {
     }
     const requestId = randomUUID();
     const sock = tlsSocketOf(req);
-    const peer = sock?.getPeerX509Certificate();
+    const peer = sock ? peerCertificate(sock) : undefined;
     const authn = await d.authn.authenticateRequest({
       headers: req.headers,
       rawHeaders: req.rawHeaders,
@@ -767,4 +767,13 @@ function httpText(code: number): string {
       } as Record<number, string>
     )[code] ?? 'Error'
   );
+}
+
+/** The client certificate of a TLS connection, parsed once per connection (it cannot change). */
+const peerCertificates = new WeakMap<object, X509Certificate | undefined>();
+function peerCertificate(sock: import('node:tls').TLSSocket): X509Certificate | undefined {
+  if (peerCertificates.has(sock)) return peerCertificates.get(sock);
+  const cert = sock.getPeerX509Certificate();
+  peerCertificates.set(sock, cert);
+  return cert;
 }
