@@ -51,8 +51,10 @@ export async function listen(opts: ListenerOptions): Promise<Listener> {
   h1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     opts.onUpgrade(req, socket, head);
   });
-  h1.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  h1.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Go's net/http answers oversized request headers with 431, everything else malformed with 400
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   const h2 = http2.createServer(

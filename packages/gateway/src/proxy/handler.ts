@@ -305,7 +305,7 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
       let r: Dispatcher.ResponseData;
       try {
         // taken and used in one step: a credential rotation closes the previous pool
-        r = await transports.pool(p.ep, p.cred).request({
+        const pending = transports.pool(p.ep, p.cred).request({
           method,
           path: p.target,
           headers: p.headers,
@@ -314,6 +314,9 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
           headersTimeout: bounded ? cfg.timeoutMs : headersTimeoutMs,
           bodyTimeout: 0,
         });
+        // undici does not fail a request still waiting for its connection (a black-holed TLS
+        // handshake) when the signal fires: without this race --proxy-timeout would not bound dials
+        r = await Promise.race([pending, rejectOnAbort(ac.signal)]);
       } catch (e) {
         const reason: unknown = ac.signal.aborted ? ac.signal.reason : undefined;
         throw reason instanceof DOMException && reason.name === 'TimeoutError' ? reason : e;
@@ -449,6 +452,17 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
       await transports.close();
     },
   };
+}
+
+/** Rejects with the signal's reason once it aborts (never settles otherwise). */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const fire = (): void => {
+      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    };
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  });
 }
 
 /** An identity resolver that never impersonates (the cluster credential acts as itself). */
