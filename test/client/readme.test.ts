@@ -59,3 +59,35 @@ test('the README example of @cluster-gateway/client runs', { timeout: 60_000 }, 
   const secret = sb.clusters.get('hub')!.store.get('secrets', 'vela-system', 'cluster-1')!;
   assert.equal(secret.metadata.annotations?.['status.cluster.core.oam.dev/healthy-reason'], 'ConnectionTimeout');
 });
+
+test('watchClusterGateways delivers typed events with label selectors', { timeout: 30_000 }, async () => {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { watchClusterGateways } = await import('@cluster-gateway/client');
+  const hubKc = new KubeConfig();
+  hubKc.loadFromFile(sb.kubeconfigPath('hub'));
+  const events: { type: string; name: string; healthy: boolean }[] = [];
+  let ended: unknown = 'open';
+  const stop = await watchClusterGateways(
+    hubKc,
+    (type, gw) => events.push({ type, name: gw.metadata.name, healthy: gw.status.healthy }),
+    (err) => (ended = err),
+    { labelSelector: 'cluster.core.oam.dev/cluster-credential-type=ServiceAccountToken' },
+  );
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!events.some((e) => e.type === 'ADDED' && e.name === 'cluster-2')) {
+      if (Date.now() > deadline) throw new Error(`no ADDED event: ${JSON.stringify(events)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(!events.some((e) => e.name === 'cluster-1'), 'the selector filters cluster-1 (X509)');
+    const { updateHealth } = await import('@cluster-gateway/client');
+    await updateHealth(hubKc, 'cluster-2', true, 'probe');
+    while (!events.some((e) => e.type === 'MODIFIED' && e.name === 'cluster-2' && e.healthy)) {
+      if (Date.now() > deadline) throw new Error(`no MODIFIED event: ${JSON.stringify(events)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    stop();
+  }
+  assert.equal(ended, 'open', 'stopping does not report an error');
+});

@@ -41,3 +41,4 @@ export {
   type RequestOptions,
 } from './clustergateways.ts';
 export { ClusterGatewayClient, type KubeConfigConsumer } from './client.ts';
+export { watchClusterGateways, type ClusterGatewayEventType, type WatchClusterGatewaysOptions } from './watch.ts';
