@@ -458,6 +458,9 @@ export class GatewayServer {
       if (imp) user = imp;
     }
     const attrs = requestAttributes(user, info);
+    // --standalone-debug-mode (only with --bind-address=127.0.0.1, enforced by config validation)
+    if (this.#o.config.authorization.disabled)
+      return { requestId, url, info, user, log: withContext(this.#log, { requestId, user: user.username }), signal };
     const decision = await d.authz.authorize(attrs, signal);
     if (decision.error) throw decision.error;
     if (!decision.allowed) throw forbiddenError(attrs, decision.reason);

@@ -439,7 +439,14 @@ export const FLAGS: readonly FlagSpec[] = [
     '10s',
   ),
   // other generic server flags
-  f('profiling', 'bool', 'other', 'serve /debug/pprof-style profiling endpoints', 'profiling', 'true'),
+  f(
+    'profiling',
+    'bool',
+    'other',
+    'accepted for compatibility; no profiling endpoints are served (use node --cpu-prof)',
+    'profiling',
+    'true',
+  ),
   noEffect('contention-profiling', 'bool', 'other'),
   noEffect('debug-socket-path', 'string', 'other'),
   noEffect('enable-priority-and-fairness', 'bool', 'other'),
