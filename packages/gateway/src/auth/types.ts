@@ -4,6 +4,8 @@
 // auth layer needs (`HubAuthApi`). The hub client lives in `kube/`; auth depends only on this
 // interface so it can be tested against any hub and the lead can adapt the real client in one place.
 
+import type { SubjectAccessReviewSpec, TokenReview } from '../kube/hub-client.ts';
+
 export interface UserInfo {
   username: string;
   uid?: string;
@@ -35,32 +37,10 @@ export const ALL_SERVICE_ACCOUNTS = 'system:serviceaccounts';
 
 // ---- hub API slice ---------------------------------------------------------------------------------
 
-/** authentication.k8s.io/v1 TokenReview as far as the gateway reads it. */
-export interface TokenReviewResult {
-  status?: {
-    authenticated?: boolean;
-    user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
-    audiences?: string[];
-    error?: string;
-  };
-}
+/** authentication.k8s.io/v1 TokenReview as far as the gateway reads it (the hub client's type). */
+export type TokenReviewResult = Pick<TokenReview, 'status'>;
 
-export interface SubjectAccessReviewSpec {
-  user?: string;
-  uid?: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-  resourceAttributes?: {
-    namespace?: string;
-    verb?: string;
-    group?: string;
-    version?: string;
-    resource?: string;
-    subresource?: string;
-    name?: string;
-  };
-  nonResourceAttributes?: { path?: string; verb?: string };
-}
+export type { SubjectAccessReviewSpec };
 
 /** authorization.k8s.io/v1 SubjectAccessReview as far as the gateway reads it. */
 export interface SubjectAccessReviewResult {
