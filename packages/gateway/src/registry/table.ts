@@ -3,6 +3,8 @@
 // and the row object embedded according to `includeObject` as kube-apiserver does (None: no object,
 // Metadata: PartialObjectMetadata, Object: the whole ClusterGateway).
 
+import { humanDuration } from '@cluster-gateway/sandbox/machinery';
+
 import type { ClusterGateway } from './types.ts';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -48,37 +50,8 @@ export const CLUSTER_GATEWAY_COLUMNS: readonly TableColumnDefinition[] = [
   { name: 'Age', type: 'string', format: '', description: AGE_DESCRIPTION, priority: 0 },
 ];
 
-/** kube's `duration.HumanDuration`: `5s`, `3m20s`, `15m`, `2h5m`, `20h`, `2d3h`, `30d`, `2y10d`, `9y`. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 60 * 2) return `${seconds}s`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 60 * 3) return `${minutes}m`;
-  const hours = Math.trunc(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  const days = Math.trunc(hours / 24);
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${days}d` : `${days}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${days}d`;
-  const years = Math.trunc(days / 365);
-  if (hours < 24 * 365 * 8) {
-    const dy = days % 365;
-    return dy === 0 ? `${years}y` : `${years}y${dy}d`;
-  }
-  return `${years}y`;
-}
+/** kube's `duration.HumanDuration` (shared with the sandbox's printers). */
+export { humanDuration };
 
 /** `translateTimestampSince`: `<unknown>` when there is no timestamp. */
 function age(ts: string | undefined, now: number): string {

@@ -3,3 +3,4 @@
 export { parseLabelSelector, matches as labelsMatch, formatLabelSelector, type LabelSelector } from './labels.ts';
 export { parseFieldSelector, matchesFields, type FieldSelector } from './fields.ts';
 export { applyJsonPatch, applyMergePatch } from './patch.ts';
+export { humanDuration } from '../api/table.ts';
