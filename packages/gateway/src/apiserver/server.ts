@@ -65,6 +65,8 @@ export interface GatewayServerOptions {
 export interface ProxyHandler {
   handle(ctx: RequestContext, req: Req, res: Res): Promise<void>;
   upgrade(ctx: RequestContext, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** draining starts: end long-running proxied responses (watch, logs -f) cleanly */
+  drain?(): void;
   /** release member connections on stop (after the drain) */
   close?(): Promise<void>;
 }
@@ -389,6 +391,11 @@ export class GatewayServer {
     this.#shuttingDown = true;
     this.#log.info({ inflight: this.#inflight }, 'shutting down: draining requests');
     this.#draining.abort();
+    try {
+      this.#o.proxy?.drain?.();
+    } catch (e) {
+      this.#log.warn({ err: e }, 'draining the proxy failed');
+    }
     // the listener's close callback waits for every connection (idle keep-alives, the aggregator's
     // h2 sessions) to go away, so it cannot gate the drain: it completes once closeAll() ran
     const closed = this.#listener?.stopAccepting().catch(() => undefined);

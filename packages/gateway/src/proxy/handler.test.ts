@@ -481,6 +481,95 @@ test('streams: chunks are flushed as they come, the client abort reaches the mem
   }
 });
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('drain(): watches end cleanly at the next event boundary, logs -f at once, other streams go on', async () => {
+  const cases: {
+    name: string;
+    path: string;
+    /** what the member sends before the drain, and after it */
+    before: string;
+    after?: string;
+    /** drain before the request is made */
+    early?: boolean;
+    /** what the client receives, or 'still open' */
+    want: string;
+  }[] = [
+    { name: 'idle watch', path: '/api/v1/pods?watch=1', before: '{"type":"ADDED"}\n', want: '{"type":"ADDED"}\n' },
+    {
+      name: 'watch in the middle of an event',
+      path: '/api/v1/pods?watch=1',
+      before: '{"type":"ADDED"}\n{"type":"MOD',
+      after: 'IFIED"}\n{"type":"DELETED"}\n',
+      want: '{"type":"ADDED"}\n{"type":"MODIFIED"}\n',
+    },
+    {
+      name: 'logs -f mid-line',
+      path: '/api/v1/namespaces/d/pods/p/log?follow=true',
+      before: 'half a li',
+      want: 'half a li',
+    },
+    { name: 'watch opened after the drain started', path: '/api/v1/pods?watch=1', before: '', early: true, want: '' },
+    {
+      name: 'service proxy stream',
+      path: '/api/v1/namespaces/d/services/s/proxy/x',
+      before: 'data',
+      want: 'still open',
+    },
+  ];
+  for (const c of cases) {
+    const f = await front();
+    try {
+      f.cache.set(cluster('c1'));
+      let memberClosed = false;
+      let sendAfter!: () => void;
+      route = (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(c.before);
+        sendAfter = () => res.write(c.after ?? '');
+        res.on('close', () => (memberClosed = true));
+        req.resume();
+      };
+      if (c.early) f.proxy.drain?.();
+      let body = '';
+      let ended: 'clean' | 'error' | undefined;
+      const req = http.get(`${f.url}${P('c1', c.path)}`, { agent: false }, (res) => {
+        res.setEncoding('latin1');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => (ended ??= 'clean'));
+        res.on('error', () => (ended ??= 'error'));
+        res.on('aborted', () => (ended ??= 'error'));
+      });
+      req.on('error', () => (ended ??= 'error'));
+      if (!c.early) {
+        await until(() => body.length >= c.before.length && c.before.length > 0);
+        f.proxy.drain?.();
+        await sleep(50);
+        sendAfter();
+      }
+      if (c.want === 'still open') {
+        await sleep(300);
+        assert.equal(ended, undefined, c.name);
+        assert.equal(memberClosed, false, c.name);
+        req.destroy();
+        continue;
+      }
+      await until(() => ended !== undefined);
+      assert.equal(ended, 'clean', c.name);
+      assert.equal(body, c.want, c.name);
+      // the member request is aborted, and the audit line records a normal end
+      await until(() => memberClosed);
+      await until(() => f.logs.some((l) => l.msg === 'proxy'));
+      const line = f.logs.find((l) => l.msg === 'proxy')!;
+      assert.equal(line.status, 200, c.name);
+      assert.equal(line.outcome, 'drained', c.name);
+      assert.equal(line.bytesOut, c.want.length, c.name);
+    } finally {
+      await f.close();
+    }
+  }
+});
+
 test('a member failing mid-stream ends the client response abnormally', async () => {
   const f = await front();
   try {

@@ -7,6 +7,8 @@
 // line, both with the real status (backend failures are 502/503/504 here; upstream records 200).
 // A client abort aborts the member request; a member failure mid-stream ends the client response
 // abnormally (reset, never a clean end), so a truncated list is never mistaken for a complete one.
+// When the gateway drains (shutdown), watches and `logs -f` end cleanly instead: a watch at its next
+// event (newline) boundary, like a watch that timed out, so clients re-watch from their last version.
 
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -27,7 +29,7 @@ import type { Dialer } from '../egress/types.ts';
 import { DirectDialer, EndpointPolicy } from '../egress/direct.ts';
 import { ProxyURLDialer } from '../egress/proxy-url.ts';
 import type { IdentityDecision, IdentityResolver } from './identity-types.ts';
-import { forwardQuery, innerRequest, joinTargetPath, parseProxyTarget, type InnerRequest } from './path.ts';
+import { drainMode, forwardQuery, innerRequest, joinTargetPath, parseProxyTarget, type InnerRequest } from './path.ts';
 import { forwardHeaders, responseHeaders, warningHeader } from './headers.ts';
 import { backendError } from './backend-errors.ts';
 import { memberCredential, type ExecCredentials } from './credentials.ts';
@@ -91,6 +93,8 @@ interface Prepared {
   cred: MemberCredential;
   headers: string[];
   warnings: string[];
+  /** how the response may end when the gateway drains (watch, logs -f); undefined: never ended */
+  drain: 'lines' | 'any' | undefined;
 }
 
 /** Per-request bookkeeping for metrics and the audit line. */
@@ -140,6 +144,73 @@ function counter(onBytes: (n: number) => void): Transform {
   });
 }
 
+const DRAINED = Symbol('drained');
+
+/**
+ * The drain signal of one stream. A fresh promise per read, not one shared promise raced on every
+ * read: each race would leave a reaction on it for the life of the stream (a slow leak on long watches).
+ */
+class StreamDrain {
+  fired = false;
+  #wake: (() => void) | undefined;
+  fire(): void {
+    this.fired = true;
+    this.#wake?.();
+  }
+  next(): Promise<typeof DRAINED> {
+    return new Promise((resolve) => {
+      if (this.fired) resolve(DRAINED);
+      else
+        this.#wake = () => {
+          resolve(DRAINED);
+        };
+    });
+  }
+}
+
+/**
+ * The member's body, relayed until it ends or the gateway drains. On drain, a line-delimited stream
+ * (watch) stops after the next newline (at once if the last chunk ended with one); any other stream
+ * stops at once. Stopping destroys the member body, which aborts the member request.
+ */
+async function* untilDrained(
+  body: Dispatcher.ResponseData['body'],
+  drain: StreamDrain,
+  mode: 'lines' | 'any',
+): AsyncGenerator<Buffer> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let stopping = false;
+  let atBoundary = true;
+  let pending: Promise<IteratorResult<Buffer>> | undefined;
+  try {
+    for (;;) {
+      pending = it.next();
+      let r = stopping ? await pending : await Promise.race([pending, drain.next()]);
+      if (r === DRAINED) {
+        stopping = true;
+        if (mode === 'any' || atBoundary) return;
+        r = await pending;
+      }
+      pending = undefined;
+      if (r.done) return;
+      const chunk = r.value;
+      if (stopping) {
+        const i = chunk.indexOf(10);
+        if (i !== -1) {
+          yield chunk.subarray(0, i + 1);
+          return;
+        }
+      }
+      atBoundary = chunk.at(-1) === 10;
+      yield chunk;
+    }
+  } finally {
+    // an idle stream's pending read would hold it.return(): end the member body directly
+    pending?.catch(() => undefined);
+    if (!body.readableEnded) body.destroy();
+  }
+}
+
 function clientAddress(req: Req): string | undefined {
   const s = isH2(req) ? req.stream.session?.socket : req.socket;
   return s?.remoteAddress;
@@ -167,6 +238,9 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
   });
   const headersTimeoutMs = cfg.headersTimeoutMs ?? 120_000;
   const tunnels = new Set<Duplex>();
+  /** end every drainable stream (watch, logs -f) when the gateway drains */
+  const drainers = new Set<() => void>();
+  let draining = false;
   let unwatch: (() => void) | undefined;
   let closed = false;
 
@@ -241,6 +315,7 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
       cred,
       headers,
       warnings,
+      drain: drainMode(method, innerPath, q.search),
     };
   };
 
@@ -335,16 +410,35 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
         throw errors.badGateway(`cluster "${p.cluster.name}" sent a response header that cannot be relayed`, e);
       }
       (res as { flushHeaders?: () => void }).flushHeaders?.();
+      let onDrain: (() => void) | undefined;
       try {
-        await pipeline(
-          r.body,
-          counter((n) => (x.bytesOut += n)),
-          res,
-        );
+        if (p.drain) {
+          const drain = new StreamDrain();
+          onDrain = () => {
+            x.outcome = 'drained';
+            drain.fire();
+          };
+          if (draining) onDrain();
+          else drainers.add(onDrain);
+          await pipeline(
+            untilDrained(r.body, drain, p.drain),
+            counter((n) => (x.bytesOut += n)),
+            res,
+          );
+          if (x.outcome === 'drained') ac.abort(new DOMException('the gateway is shutting down', 'AbortError'));
+        } else {
+          await pipeline(
+            r.body,
+            counter((n) => (x.bytesOut += n)),
+            res,
+          );
+        }
       } catch (e) {
         x.outcome = ctx.signal.aborted ? 'client closed' : 'member failed mid-stream';
         if (!ctx.signal.aborted) ctx.log.debug({ err: e, cluster: x.cluster }, 'proxied stream ended abnormally');
         res.destroy();
+      } finally {
+        if (onDrain) drainers.delete(onDrain);
       }
     } finally {
       clearTimeout(timer);
@@ -441,6 +535,12 @@ export function createProxyHandler(opts: ProxyHandlerOptions): GatewayProxyHandl
       } finally {
         finish(ctx, method, x, true);
       }
+    },
+
+    drain() {
+      draining = true;
+      for (const end of drainers) end();
+      drainers.clear();
     },
 
     async close() {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isGatewayError } from '../apiserver/errors.ts';
-import { forwardQuery, innerRequest, joinTargetPath, parseProxyTarget } from './path.ts';
+import { drainMode, forwardQuery, innerRequest, joinTargetPath, parseProxyTarget } from './path.ts';
 
 const P = '/apis/cluster.core.oam.dev/v1alpha1/clustergateways/c1/proxy';
 
@@ -129,5 +129,24 @@ test('innerRequest: resource for metrics and which requests are streams', () => 
   ];
   for (const [m, p, q, resource, streaming] of cases) {
     assert.deepEqual(innerRequest(m, p, q), { resource, streaming }, `${m} ${p}${q}`);
+  }
+});
+
+test('drainMode: watches end at a line boundary, logs -f anywhere, other streams are not ended', () => {
+  const cases: [string, string, string, 'lines' | 'any' | undefined][] = [
+    ['GET', '/api/v1/namespaces/default/pods', '?watch=true', 'lines'],
+    ['GET', '/api/v1/watch/pods', '', 'lines'],
+    ['GET', '/apis/apps/v1/namespaces/d/deployments', '?watch=1', 'lines'],
+    ['GET', '/api/v1/namespaces/d/pods/p/log', '?follow=true', 'any'],
+    ['GET', '/api/v1/namespaces/d/pods/p/log', '?follow=false', undefined],
+    ['GET', '/api/v1/namespaces/d/pods/p/log', '', undefined],
+    ['GET', '/api/v1/namespaces/d/services/s/proxy/stream', '', undefined],
+    ['POST', '/api/v1/namespaces/d/pods/p/exec', '?command=ls', undefined],
+    ['GET', '/api/v1/namespaces/default/pods', '', undefined],
+    ['GET', '/healthz', '', undefined],
+    ['GET', '/%zz', '', undefined],
+  ];
+  for (const [m, p, q, mode] of cases) {
+    assert.equal(drainMode(m, p, q), mode, `${m} ${p}${q}`);
   }
 });

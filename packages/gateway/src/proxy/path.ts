@@ -137,3 +137,19 @@ export function innerRequest(method: string, path: string, search: string): Inne
     return { resource: '', streaming: false };
   }
 }
+
+/**
+ * How a streaming response may end when the gateway drains: a watch at an event (newline) boundary,
+ * `logs -f` anywhere. Other streams (service proxy, exec…) are not ended by the gateway.
+ */
+export function drainMode(method: string, path: string, search: string): 'lines' | 'any' | undefined {
+  try {
+    const info = parseRequestInfo(method, new URL(`${path}${search}`, 'http://member.invalid'));
+    if (method.toUpperCase() !== 'GET') return undefined;
+    if (info.verb === 'watch') return 'lines';
+    if (info.subresource === 'log' && goTrue(new URLSearchParams(search).get('follow') ?? '')) return 'any';
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
