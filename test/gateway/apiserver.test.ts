@@ -12,6 +12,7 @@ import { Agent } from 'undici';
 import { startSandbox, type Sandbox, type SandboxCluster } from '@cluster-gateway/sandbox';
 import { startSandboxGateway, type SandboxGateway } from '../../packages/gateway/src/cli/sandbox-gateway.ts';
 import { collectLines } from '../support/cluster-under-test.ts';
+import { until } from '../support/process.ts';
 
 let dir: string;
 let sb: Sandbox;
@@ -38,14 +39,6 @@ async function k(args: string[], stdin?: string): Promise<string> {
   const r = await kubectl(args, stdin);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 before(async () => {

@@ -13,6 +13,7 @@ import * as tls from 'node:tls';
 import { Agent, request } from 'undici';
 import { startSandbox, type RequestInterceptor, type Sandbox, type SandboxCluster } from '@cluster-gateway/sandbox';
 import { startSandboxGateway, type SandboxGateway } from '../../packages/gateway/src/cli/sandbox-gateway.ts';
+import { until } from '../support/process.ts';
 
 const GV = '/apis/cluster.core.oam.dev/v1alpha1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,14 +33,6 @@ let anonAgent: Agent;
 let nobodyToken: string;
 /** every secret the log must never contain */
 const secrets: string[] = [CALLER_TOKEN];
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 async function call(
   dispatcher: Agent,
